@@ -1,0 +1,250 @@
+// Package config defines Rampart's configuration file: its structure, strict
+// decoding, ${ENV} expansion, defaults, validation with field paths and
+// redaction of secrets.
+//
+// Every field documents its meaning, unit, default and what a client sees
+// when a limit is hit. The zero value of a field always means "use the safe
+// default", never "unlimited".
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	// Listen is the client listener: the OpenAI-compatible API.
+	Listen Listener `yaml:"listen"`
+	// Admin is the admin listener: health, metrics and the admin API. It
+	// never shares an address with the client listener.
+	Admin Admin `yaml:"admin"`
+	// DataDir is the folder for the embedded store and other local state.
+	// Default: "rampart-data".
+	DataDir string `yaml:"data_dir"`
+	// Store selects the persistent store. Default: SQLite in DataDir.
+	Store Store `yaml:"store"`
+	// Auth selects how clients authenticate.
+	Auth Auth `yaml:"auth"`
+	// Upstreams are the model servers Rampart forwards to, by name.
+	Upstreams map[string]*Upstream `yaml:"upstreams"`
+	// Routes map requested models to upstreams; the first route whose
+	// models match the request wins.
+	Routes []*Route `yaml:"routes"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+}
+
+// Listener configures the client listener.
+type Listener struct {
+	// Addr is host:port. Default: 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// TLS turns on TLS (and optionally mTLS) for clients. Off when empty.
+	TLS *ServerTLS `yaml:"tls"`
+	// ReadHeaderTimeout bounds how long a client may take to send the
+	// request line and headers; a slower client is disconnected.
+	// Default: 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyIdleTimeout bounds the pause between two reads of a request body;
+	// a client that stalls longer gets 408. Default: 30s.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default: 120s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// WriteIdleTimeout cuts off a client that stops reading a response for
+	// this long; the upstream request is cancelled. Default: 60s.
+	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout"`
+	// MaxHeaderBytes caps the size of the request line and headers; larger
+	// requests get 431. Default: 65536 (64 KiB).
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxHeaderCount caps the number of request header fields; more get
+	// 431. Default: 100.
+	MaxHeaderCount int `yaml:"max_header_count"`
+	// MaxBodyBytes caps a request body, enforced while reading (chunked
+	// bodies too); larger bodies get 413. Default: 4194304 (4 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConnections caps open client connections; connections over the
+	// cap are closed at once. Default: 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP caps open connections from one client IP.
+	// Default: 256.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// MaxInFlight caps requests being served at once; requests over the
+	// cap get a fast 503 with Retry-After instead of waiting. Default: 4096.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxConcurrentStreams caps HTTP/2 streams per connection. Default: 250.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed for
+	// the client IP. Default: none (the peer address is the client IP).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// ServerTLS configures TLS on a listener.
+type ServerTLS struct {
+	// CertFile and KeyFile are PEM files; both are required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, when set, makes the listener verify client certificates
+	// against this PEM bundle.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientAuth is none, request or require. Default: require when
+	// ClientCAFile is set, otherwise none.
+	ClientAuth string `yaml:"client_auth"`
+	// MinVersion is "1.2" or "1.3". Default: "1.2".
+	MinVersion string `yaml:"min_version"`
+}
+
+// Admin configures the admin listener.
+type Admin struct {
+	// Addr is host:port. Default: 127.0.0.1:9090. Set to "off" to disable.
+	Addr string `yaml:"addr"`
+	// Token is a bearer token required on /admin/ paths. Required when Addr
+	// is not a loopback address. Secret: redacted in dumps.
+	Token string `yaml:"token"`
+	// TLS turns on TLS (and optionally mTLS) for the admin listener.
+	TLS *ServerTLS `yaml:"tls"`
+}
+
+// Store selects the persistent store.
+type Store struct {
+	// SQLite is the path of the SQLite file. Default: DataDir/rampart.db.
+	SQLite string `yaml:"sqlite"`
+	// Postgres is a PostgreSQL DSN; when set it is used instead of SQLite.
+	// Secret: redacted in dumps.
+	Postgres string `yaml:"postgres"`
+}
+
+// Auth configures client authentication.
+type Auth struct {
+	// APIKeys turns on API keys from the store (created with `rampart keys`).
+	// Default: true.
+	APIKeys *bool `yaml:"api_keys"`
+	// StaticKeys are API keys given in the file itself (usually through
+	// ${ENV}). Secrets: redacted in dumps.
+	StaticKeys []StaticKey `yaml:"static_keys"`
+	// Anonymous lets unauthenticated requests through as principal
+	// "anonymous". Default: false. Never turn this on for a public listener.
+	Anonymous bool `yaml:"anonymous"`
+}
+
+// StaticKey is an API key defined in the configuration file.
+type StaticKey struct {
+	// Name identifies the key in logs and audit records.
+	Name string `yaml:"name"`
+	// Key is the secret the client sends as a bearer token.
+	Key string `yaml:"key"`
+	// Team groups keys for policy and usage.
+	Team string `yaml:"team"`
+	// Models restricts the key to these models (globs allowed). Empty: all.
+	Models []string `yaml:"models"`
+}
+
+// Upstream is one OpenAI-compatible model server.
+type Upstream struct {
+	// URL is the base URL including the API prefix, such as
+	// https://api.deepseek.com/v1 or http://10.0.0.5:8000/v1. Required.
+	URL string `yaml:"url"`
+	// Flavor is deepseek, vllm, sglang, ollama or openai. Default: openai.
+	// It decides quirks such as whether reasoning_content is accepted in
+	// history.
+	Flavor string `yaml:"flavor"`
+	// APIKey is the provider credential Rampart sends upstream as a bearer
+	// token. The client's own credential is never forwarded. Secret.
+	APIKey string `yaml:"api_key"`
+	// Headers are extra headers sent upstream. Values are secrets in dumps.
+	Headers map[string]string `yaml:"headers"`
+	// Public marks a third-party service outside the company's control;
+	// traffic classified private never goes to it.
+	Public bool `yaml:"public"`
+	// Timeouts bound each phase of an upstream call.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// MaxIdleConns caps idle keep-alive connections kept to this upstream.
+	// Default: 256.
+	MaxIdleConns int `yaml:"max_idle_conns"`
+	// TLS configures TLS to the upstream (custom CA, client certificate).
+	TLS *ClientTLS `yaml:"tls"`
+}
+
+// Timeouts bound the phases of an upstream call. A dial failure gives the
+// client 502; a timeout gives 504 (or a terminal SSE error event once a
+// stream has started).
+type Timeouts struct {
+	// Dial bounds the TCP connect. Default: 5s.
+	Dial time.Duration `yaml:"dial"`
+	// TLS bounds the TLS handshake. Default: 10s.
+	TLS time.Duration `yaml:"tls"`
+	// FirstByte bounds the wait for response headers. R1 may think for
+	// minutes before it answers a non-streaming request. Default: 10m.
+	FirstByte time.Duration `yaml:"first_byte"`
+	// Idle bounds the pause between two streamed events. Default: 5m.
+	Idle time.Duration `yaml:"idle"`
+	// Total is the ceiling for the whole call. Default: 30m.
+	Total time.Duration `yaml:"total"`
+}
+
+// ClientTLS configures TLS towards an upstream.
+type ClientTLS struct {
+	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate for mTLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides SNI and the name verified.
+	ServerName string `yaml:"server_name"`
+	// MinVersion is "1.2" or "1.3". Default: "1.2".
+	MinVersion string `yaml:"min_version"`
+	// InsecureSkipVerify turns off certificate verification. Dangerous: a
+	// warning is logged at start-up.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Route maps requested models to an ordered list of upstreams.
+type Route struct {
+	// Name identifies the route in metrics and records. Default: route-N.
+	Name string `yaml:"name"`
+	// Models are the model names this route serves: exact names or globs
+	// (path.Match syntax, such as "deepseek-*"). Required.
+	Models []string `yaml:"models"`
+	// Aliases map a public model name to the canonical model name sent
+	// upstream (unless a target overrides it).
+	Aliases map[string]string `yaml:"aliases"`
+	// Upstreams are tried in order: the next one is tried on a connect
+	// error, a 5xx or a 429, and only while nothing has reached the client.
+	Upstreams []Target `yaml:"upstreams"`
+	// Reasoning is pass, strip or separate. pass relays reasoning as the
+	// upstream sends it; strip removes it; separate moves inline <think>
+	// blocks into reasoning_content. Default: pass.
+	Reasoning string `yaml:"reasoning"`
+	// Retries bounds failover attempts.
+	Retries Retries `yaml:"retries"`
+	// Heartbeat is the interval of SSE comment lines sent to the client
+	// while the upstream is silent (long reasoning). Default: 15s.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// MaxTokens caps max_tokens (and max_completion_tokens); a larger value
+	// is clamped to it. Zero: no clamp beyond the upstream's own.
+	MaxTokens int `yaml:"max_tokens"`
+}
+
+// Target is one upstream of a route. In YAML it is either the upstream's
+// name as a string or a mapping {upstream: NAME, model: MODEL}.
+type Target struct {
+	// Upstream names an entry of upstreams. Required.
+	Upstream string `yaml:"upstream"`
+	// Model overrides the model name sent to this upstream, such as
+	// "deepseek-r1:7b" for Ollama.
+	Model string `yaml:"model"`
+}
+
+// Retries bounds failover.
+type Retries struct {
+	// MaxAttempts is the number of upstream attempts in all. Default: the
+	// number of upstreams of the route, at most 3.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is the base delay before the next attempt; each attempt adds
+	// up to 100% jitter. Default: 50ms.
+	Backoff time.Duration `yaml:"backoff"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error. Default: info.
+	Level string `yaml:"level"`
+	// Format is json or text. Default: json.
+	Format string `yaml:"format"`
+}
