@@ -1,0 +1,194 @@
+// Package upstream calls OpenAI-compatible model servers: it owns the
+// connection pool, the per-phase timeouts, the provider credentials and the
+// one function that maps an upstream failure to the client's status.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/config"
+)
+
+// Flavors of upstream servers.
+const (
+	FlavorDeepSeek = "deepseek"
+	FlavorVLLM     = "vllm"
+	FlavorSGLang   = "sglang"
+	FlavorOllama   = "ollama"
+	FlavorOpenAI   = "openai"
+)
+
+// Client sends requests to one upstream. It is safe for concurrent use and
+// is shared by every configuration snapshot whose upstream settings are
+// unchanged, so that a reload keeps warm connections.
+type Client struct {
+	// Name is the upstream's name in the configuration.
+	Name string
+	// Flavor decides protocol quirks.
+	Flavor string
+	// Public marks a third-party service.
+	Public bool
+	// Timeouts are the configured per-phase bounds.
+	Timeouts config.Timeouts
+
+	base      string // base URL without a trailing slash
+	header    http.Header
+	transport *http.Transport
+	http      *http.Client
+	fp        string // fingerprint of the settings, to reuse clients
+}
+
+// New builds a client for an upstream. It reads TLS files, so it may fail.
+func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
+	parsed, err := url.Parse(u.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %s: url: %w", name, err)
+	}
+	tlsCfg, err := clientTLS(u.TLS, parsed.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("upstream %s: tls: %w", name, err)
+	}
+	if u.TLS != nil && u.TLS.InsecureSkipVerify && log != nil {
+		log.Warn("upstream TLS certificate verification is OFF: traffic can be intercepted",
+			"upstream", name)
+	}
+	t := u.Timeouts
+	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                  nil, // never route model traffic through an environment proxy
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        tlsCfg,
+		TLSHandshakeTimeout:    t.TLS,
+		ResponseHeaderTimeout:  t.FirstByte,
+		MaxIdleConns:           u.MaxIdleConns,
+		MaxIdleConnsPerHost:    u.MaxIdleConns,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true, // relay bytes as they come; never buffer for gzip
+		MaxResponseHeaderBytes: 1 << 20,
+		ForceAttemptHTTP2:      parsed.Scheme == "https",
+		WriteBufferSize:        16 << 10,
+		ReadBufferSize:         32 << 10,
+	}
+	h := make(http.Header, len(u.Headers)+2)
+	for k, v := range u.Headers {
+		h.Set(k, v)
+	}
+	if u.APIKey != "" {
+		h.Set("Authorization", "Bearer "+u.APIKey)
+	}
+	c := &Client{
+		Name:      name,
+		Flavor:    u.Flavor,
+		Public:    u.Public,
+		Timeouts:  t,
+		base:      strings.TrimRight(u.URL, "/"),
+		header:    h,
+		transport: tr,
+		http: &http.Client{
+			Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				// A redirect would resend the prompt somewhere unchecked.
+				return http.ErrUseLastResponse
+			},
+		},
+		fp: Fingerprint(u),
+	}
+	return c, nil
+}
+
+// Fingerprint identifies an upstream's settings, so that a reload can keep
+// a client whose settings did not change.
+func Fingerprint(u *config.Upstream) string {
+	return fmt.Sprintf("%#v|%#v|%#v", *u, u.TLS, u.Headers)
+}
+
+// SameSettings reports whether c was built from settings equal to u.
+func (c *Client) SameSettings(u *config.Upstream) bool { return c.fp == Fingerprint(u) }
+
+// CloseIdle closes idle connections; called when a reload drops the client.
+func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
+
+// Do posts body to the upstream path (such as "/chat/completions"). The
+// caller closes the response body. ctx bounds the whole exchange.
+func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	for k, v := range c.header {
+		h[k] = v
+	}
+	h["Content-Type"] = jsonCT
+	if stream {
+		h["Accept"] = sseAccept
+	} else {
+		h["Accept"] = jsonCT
+	}
+	if requestID != "" {
+		h["X-Request-Id"] = []string{requestID}
+	}
+	return c.http.Do(req)
+}
+
+// Get sends a GET to the upstream path; used for health checks.
+func (c *Client) Get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	return c.http.Do(req)
+}
+
+var (
+	jsonCT    = []string{"application/json"}
+	sseAccept = []string{"text/event-stream"}
+)
+
+func clientTLS(t *config.ClientTLS, host string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	if t == nil {
+		return cfg, nil
+	}
+	if t.MinVersion == "1.3" {
+		cfg.MinVersion = tls.VersionTLS13
+	}
+	if t.ServerName != "" {
+		cfg.ServerName = t.ServerName
+	}
+	cfg.InsecureSkipVerify = t.InsecureSkipVerify
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("ca_file holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
