@@ -196,7 +196,8 @@ type ClientTLS struct {
 
 // Route maps requested models to an ordered list of upstreams.
 type Route struct {
-	// Name identifies the route in metrics and records. Default: route-N.
+	// Name identifies the route in metrics and records. Default: route-N,
+	// where N is the route's index in routes, counting from 0.
 	Name string `yaml:"name"`
 	// Models are the model names this route serves: exact names or globs
 	// (path.Match syntax, such as "deepseek-*"). Required.

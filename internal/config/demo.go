@@ -1,0 +1,28 @@
+package config
+
+// Demo returns the configuration `rampart demo` runs: the client listener on
+// 127.0.0.1:8080, the admin listener on 127.0.0.1:9090, the store in
+// dataDir, one private upstream "r1-sim" (the built-in simulator at simURL,
+// DeepSeek flavor) and one route "default" serving deepseek-reasoner and
+// deepseek-chat with reasoning passed through. API keys from the store are
+// on. Defaults are set; the result passes Validate when simURL is valid.
+func Demo(dataDir, simURL string) *Config {
+	on := true
+	c := &Config{
+		Listen:  Listener{Addr: DefaultListenAddr},
+		Admin:   Admin{Addr: DefaultAdminAddr},
+		DataDir: dataDir,
+		Auth:    Auth{APIKeys: &on},
+		Upstreams: map[string]*Upstream{
+			"r1-sim": {URL: simURL, Flavor: "deepseek", Public: false},
+		},
+		Routes: []*Route{{
+			Name:      "default",
+			Models:    []string{"deepseek-reasoner", "deepseek-chat"},
+			Upstreams: []Target{{Upstream: "r1-sim"}},
+			Reasoning: "pass",
+		}},
+	}
+	c.SetDefaults()
+	return c
+}

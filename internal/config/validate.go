@@ -1,0 +1,190 @@
+package config
+
+import (
+	"net/netip"
+	"path"
+	"strconv"
+	"time"
+)
+
+// MinStaticKeyLength is the shortest static API key accepted: shorter keys
+// can be guessed.
+const MinStaticKeyLength = 20
+
+// Validate checks the whole configuration and returns an *Errors listing
+// every problem with its field path, or nil. It is pure and fast: it reads
+// no files and no globals (see CheckFiles). Zero values are accepted where
+// they mean "use the default", so it may run before or after SetDefaults.
+func (c *Config) Validate() error {
+	errs := &Errors{}
+	c.Listen.validate(errs, "listen")
+	c.Admin.validate(errs, "admin", c.Listen.Addr)
+	c.Auth.validate(errs, "auth")
+	validateUpstreams(errs, c.Upstreams)
+	validateRoutes(errs, c.Routes, c.Upstreams)
+	c.Log.validate(errs, "log")
+	return errs.err()
+}
+
+// validate checks the client listener.
+func (l *Listener) validate(errs *Errors, p string) {
+	if l.Addr != "" {
+		checkAddr(errs, p+".addr", l.Addr)
+	}
+	if l.TLS != nil {
+		l.TLS.validate(errs, p+".tls")
+	}
+	nonNegDur(errs, p+".read_header_timeout", l.ReadHeaderTimeout)
+	nonNegDur(errs, p+".body_idle_timeout", l.BodyIdleTimeout)
+	nonNegDur(errs, p+".idle_timeout", l.IdleTimeout)
+	nonNegDur(errs, p+".write_idle_timeout", l.WriteIdleTimeout)
+	nonNeg(errs, p+".max_header_bytes", int64(l.MaxHeaderBytes))
+	nonNeg(errs, p+".max_header_count", int64(l.MaxHeaderCount))
+	nonNeg(errs, p+".max_body_bytes", l.MaxBodyBytes)
+	nonNeg(errs, p+".max_connections", int64(l.MaxConnections))
+	nonNeg(errs, p+".max_connections_per_ip", int64(l.MaxConnectionsPerIP))
+	nonNeg(errs, p+".max_in_flight", int64(l.MaxInFlight))
+	nonNeg(errs, p+".max_concurrent_streams", int64(l.MaxConcurrentStreams))
+	for i, cidr := range l.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			errs.add(joinIndex(p+".trusted_proxies", i), 0,
+				"invalid CIDR "+strconv.Quote(cidr)+" (write one address as 10.0.0.1/32)")
+		}
+	}
+}
+
+// validate checks the admin listener. The admin API can revoke keys and
+// kill upstreams, so off loopback it must be protected by a token.
+func (a *Admin) validate(errs *Errors, p, listenAddr string) {
+	if a.Addr == "off" {
+		return
+	}
+	addr := a.Addr
+	if addr == "" {
+		addr = DefaultAdminAddr
+	}
+	if !checkAddr(errs, p+".addr", addr) {
+		return
+	}
+	if listenAddr == "" {
+		listenAddr = DefaultListenAddr
+	}
+	if sameListener(addr, listenAddr) {
+		errs.add(p+".addr", 0, "admin listener "+strconv.Quote(addr)+" overlaps listen.addr "+
+			strconv.Quote(listenAddr)+": the admin API never shares the client listener")
+	}
+	if a.Token == "" && !isLoopback(addr) {
+		errs.add(p+".addr", 0, strconv.Quote(addr)+" is not a loopback address: set admin.token to protect the admin API")
+	}
+	if a.TLS != nil {
+		a.TLS.validate(errs, p+".tls")
+	}
+}
+
+// validate checks a listener's TLS settings.
+func (t *ServerTLS) validate(errs *Errors, p string) {
+	pairedFiles(errs, p, t.CertFile, t.KeyFile)
+	if t.CertFile == "" && t.KeyFile == "" && (t.ClientCAFile != "" || t.ClientAuth != "") {
+		errs.add(p+".cert_file", 0, "required when TLS settings are given")
+	}
+	switch t.ClientAuth {
+	case "", "none", "request":
+	case "require":
+		if t.ClientCAFile == "" {
+			errs.add(p+".client_ca_file", 0, "required when client_auth is require")
+		}
+	default:
+		errs.add(p+".client_auth", 0, "must be none, request or require, not "+strconv.Quote(t.ClientAuth))
+	}
+	checkMinVersion(errs, p+".min_version", t.MinVersion)
+}
+
+// validate checks the TLS settings towards an upstream. InsecureSkipVerify
+// is allowed; the server warns about it at start-up.
+func (t *ClientTLS) validate(errs *Errors, p string) {
+	pairedFiles(errs, p, t.CertFile, t.KeyFile)
+	checkMinVersion(errs, p+".min_version", t.MinVersion)
+}
+
+// pairedFiles requires a certificate and its key together.
+func pairedFiles(errs *Errors, p, cert, key string) {
+	switch {
+	case cert != "" && key == "":
+		errs.add(p+".key_file", 0, "required when cert_file is set")
+	case cert == "" && key != "":
+		errs.add(p+".cert_file", 0, "required when key_file is set")
+	}
+}
+
+func checkMinVersion(errs *Errors, p, v string) {
+	if v != "" && v != "1.2" && v != "1.3" {
+		errs.add(p, 0, `must be "1.2" or "1.3", not `+strconv.Quote(v))
+	}
+}
+
+// validate checks client authentication and the static keys. Messages
+// name keys by their path only: a key value never appears in an error.
+func (a *Auth) validate(errs *Errors, p string) {
+	names := make(map[string]int, len(a.StaticKeys))
+	keys := make(map[string]int, len(a.StaticKeys))
+	for i, k := range a.StaticKeys {
+		kp := joinIndex(p+".static_keys", i)
+		if k.Name == "" {
+			errs.add(kp+".name", 0, "required")
+		} else if j, dup := names[k.Name]; dup {
+			errs.add(kp+".name", 0, "duplicate name "+strconv.Quote(k.Name)+", also used by "+joinIndex(p+".static_keys", j))
+		} else {
+			names[k.Name] = i
+		}
+		switch j, dup := keys[k.Key]; {
+		case k.Key == "":
+			errs.add(kp+".key", 0, "required")
+		case len(k.Key) < MinStaticKeyLength:
+			errs.add(kp+".key", 0, "too short: use at least "+strconv.Itoa(MinStaticKeyLength)+" random characters")
+		case dup:
+			errs.add(kp+".key", 0, "same key as "+joinIndex(p+".static_keys", j))
+		default:
+			keys[k.Key] = i
+		}
+		checkPatterns(errs, kp+".models", k.Models)
+	}
+}
+
+// checkPatterns requires non-empty, well-formed path.Match patterns.
+func checkPatterns(errs *Errors, p string, patterns []string) {
+	for i, m := range patterns {
+		if m == "" {
+			errs.add(joinIndex(p, i), 0, "empty model name")
+		} else if _, err := path.Match(m, ""); err != nil {
+			errs.add(joinIndex(p, i), 0, "invalid model pattern "+strconv.Quote(m)+": "+err.Error())
+		}
+	}
+}
+
+// validate checks the log settings.
+func (l *Log) validate(errs *Errors, p string) {
+	switch l.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs.add(p+".level", 0, "must be debug, info, warn or error, not "+strconv.Quote(l.Level))
+	}
+	switch l.Format {
+	case "", "json", "text":
+	default:
+		errs.add(p+".format", 0, "must be json or text, not "+strconv.Quote(l.Format))
+	}
+}
+
+// nonNeg refuses negative limits: zero already means the default, and no
+// limit may be turned off by a sign.
+func nonNeg(errs *Errors, p string, v int64) {
+	if v < 0 {
+		errs.add(p, 0, "must not be negative (0 means the default)")
+	}
+}
+
+func nonNegDur(errs *Errors, p string, d time.Duration) {
+	if d < 0 {
+		errs.add(p, 0, "must not be negative (0 means the default)")
+	}
+}

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// validateUpstreams checks every upstream, in name order so that messages
+// come out the same way on every run.
+func validateUpstreams(errs *Errors, ups map[string]*Upstream) {
+	if len(ups) == 0 {
+		errs.add("upstreams", 0, "at least one upstream is required")
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(ups)) {
+		p := joinKey("upstreams", name)
+		if !validName(name) {
+			errs.add(p, 0, "invalid upstream name "+strconv.Quote(name)+": use letters, digits, '.', '_' and '-'")
+		}
+		u := ups[name]
+		if u == nil {
+			errs.add(p+".url", 0, "required")
+			continue
+		}
+		u.validate(errs, p)
+	}
+}
+
+// validate checks one upstream.
+func (u *Upstream) validate(errs *Errors, p string) {
+	checkUpstreamURL(errs, p+".url", u.URL)
+	switch u.Flavor {
+	case "", "deepseek", "vllm", "sglang", "ollama", "openai":
+	default:
+		errs.add(p+".flavor", 0, "must be deepseek, vllm, sglang, ollama or openai, not "+strconv.Quote(u.Flavor))
+	}
+	for _, h := range slices.Sorted(maps.Keys(u.Headers)) {
+		hp := joinKey(p+".headers", h)
+		if !httpguts.ValidHeaderFieldName(h) {
+			errs.add(hp, 0, "invalid header name")
+		}
+		// Header values are secrets: the message must not quote them.
+		if !httpguts.ValidHeaderFieldValue(u.Headers[h]) {
+			errs.add(hp, 0, "invalid header value (control characters or line breaks)")
+		}
+	}
+	nonNegDur(errs, p+".timeouts.dial", u.Timeouts.Dial)
+	nonNegDur(errs, p+".timeouts.tls", u.Timeouts.TLS)
+	nonNegDur(errs, p+".timeouts.first_byte", u.Timeouts.FirstByte)
+	nonNegDur(errs, p+".timeouts.idle", u.Timeouts.Idle)
+	nonNegDur(errs, p+".timeouts.total", u.Timeouts.Total)
+	nonNeg(errs, p+".max_idle_conns", int64(u.MaxIdleConns))
+	if u.TLS != nil {
+		u.TLS.validate(errs, p+".tls")
+	}
+}
+
+// checkUpstreamURL requires an absolute http or https URL with a host. The
+// message shows the URL without any password it may hold.
+func checkUpstreamURL(errs *Errors, p, raw string) {
+	if raw == "" {
+		errs.add(p, 0, "required")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		errs.add(p, 0, "invalid URL: want an absolute http or https URL such as https://api.deepseek.com/v1")
+		return
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		errs.add(p, 0, "invalid URL "+strconv.Quote(u.Redacted())+": want an absolute http or https URL such as https://api.deepseek.com/v1")
+	}
+}
+
+// validName reports whether an upstream name matches [a-zA-Z0-9._-]+.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '.' || c == '_' || c == '-' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')) {
+			return false
+		}
+	}
+	return true
+}
+
+// validateRoutes checks every route and that each target names an upstream.
+func validateRoutes(errs *Errors, routes []*Route, ups map[string]*Upstream) {
+	if len(routes) == 0 {
+		errs.add("routes", 0, "at least one route is required")
+		return
+	}
+	names := make(map[string]int, len(routes))
+	known := slices.Sorted(maps.Keys(ups))
+	for i, r := range routes {
+		p := joinIndex("routes", i)
+		if r == nil {
+			errs.add(p+".models", 0, "required")
+			continue
+		}
+		if r.Name != "" {
+			if j, dup := names[r.Name]; dup {
+				errs.add(p+".name", 0, "duplicate route name "+strconv.Quote(r.Name)+", also used by "+joinIndex("routes", j))
+			} else {
+				names[r.Name] = i
+			}
+		}
+		r.validate(errs, p, ups, known)
+	}
+}
+
+// validate checks one route; known lists the upstream names for hints.
+func (r *Route) validate(errs *Errors, p string, ups map[string]*Upstream, known []string) {
+	if len(r.Models) == 0 {
+		errs.add(p+".models", 0, "at least one model is required")
+	}
+	checkPatterns(errs, p+".models", r.Models)
+	for _, k := range slices.Sorted(maps.Keys(r.Aliases)) {
+		ap := joinKey(p+".aliases", k)
+		if k == "" {
+			errs.add(ap, 0, "empty alias name")
+		}
+		if r.Aliases[k] == "" {
+			errs.add(ap, 0, "empty model name for alias "+strconv.Quote(k))
+		}
+	}
+	if len(r.Upstreams) == 0 {
+		errs.add(p+".upstreams", 0, "at least one upstream is required")
+	}
+	for i, t := range r.Upstreams {
+		tp := joinIndex(p+".upstreams", i)
+		if t.Upstream == "" {
+			errs.add(tp, 0, "upstream name required")
+		} else if _, ok := ups[t.Upstream]; !ok {
+			errs.add(tp, 0, "unknown upstream "+strconv.Quote(t.Upstream)+suggest(t.Upstream, known))
+		}
+	}
+	switch r.Reasoning {
+	case "", "pass", "strip", "separate":
+	default:
+		errs.add(p+".reasoning", 0, "must be pass, strip or separate, not "+strconv.Quote(r.Reasoning))
+	}
+	nonNeg(errs, p+".retries.max_attempts", int64(r.Retries.MaxAttempts))
+	nonNegDur(errs, p+".retries.backoff", r.Retries.Backoff)
+	nonNegDur(errs, p+".heartbeat", r.Heartbeat)
+	nonNeg(errs, p+".max_tokens", int64(r.MaxTokens))
+}
