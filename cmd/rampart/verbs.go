@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/bench"
+	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/gateway"
+	"github.com/rampart-gw/rampart/internal/keys"
+	"github.com/rampart-gw/rampart/internal/sim"
+)
+
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return sim.Run(ctx, args, stdout, stderr)
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return bench.Run(ctx, args, stdout, stderr)
+}
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return keys.Run(ctx, args, stdout, stderr)
+}
+
+func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
+	fmt.Fprintf(stdout, "rampart %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("rampart "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	file := fs.String("c", "", "configuration file to check (required)")
+	print := fs.Bool("print", false, "print the configuration with defaults applied and secrets redacted")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return fmt.Errorf("-c FILE is required")
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprint(stderr, config.FormatErrors(err))
+		return exitError(1)
+	}
+	if *print {
+		b, err := cfg.MarshalYAMLRedacted()
+		if err != nil {
+			return err
+		}
+		_, _ = stdout.Write(b)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: configuration OK (%d upstreams, %d routes)\n", *file, len(cfg.Upstreams), len(cfg.Routes))
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	file := fs.String("c", "", "configuration file (required)")
+	listen := fs.String("listen", "", "client listener address, overriding the file's listen.addr")
+	adminListen := fs.String("admin-listen", "", "admin listener address, overriding the file's admin.addr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return fmt.Errorf("-c FILE is required")
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprint(stderr, config.FormatErrors(err))
+		return exitError(1)
+	}
+	if *listen != "" || *adminListen != "" {
+		if *listen != "" {
+			cfg.Listen.Addr = *listen
+		}
+		if *adminListen != "" {
+			cfg.Admin.Addr = *adminListen
+		}
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprint(stderr, config.FormatErrors(err))
+			return exitError(1)
+		}
+	}
+	log := newLogger(stderr, cfg.Log)
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *file, Log: log, AccessLog: newLogger(stdout, cfg.Log)})
+	if err != nil {
+		return err
+	}
+	log.Info("rampart serving", "version", version, "listen", g.ClientAddr(), "admin", g.AdminAddr())
+	return g.Run(ctx, 30*time.Second)
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	listen := fs.String("listen", "127.0.0.1:8080", "client listener address")
+	adminListen := fs.String("admin-listen", "127.0.0.1:9090", "admin listener address")
+	data := fs.String("data", "rampart-data", "folder for the demo's data (SQLite store)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, config.Log{Level: "info", Format: "text"})
+
+	// The built-in DeepSeek-R1 simulator is the demo's upstream.
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim.New(sim.Options{Flavor: "deepseek", MaxRecorded: -1, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = simSrv.Serve(simLn) }()
+	defer simSrv.Close()
+
+	cfg := config.Demo(*data, "http://"+simLn.Addr().String()+"/v1")
+	cfg.Listen.Addr, cfg.Admin.Addr = *listen, *adminListen
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprint(stderr, config.FormatErrors(err))
+		return exitError(1)
+	}
+	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: log})
+	if err != nil {
+		return err
+	}
+	key, err := demoKey(ctx, g.Keys())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Rampart demo: gateway on http://%s (admin http://%s), upstream r1-sim (built-in DeepSeek-R1 simulator)\n",
+		g.ClientAddr(), g.AdminAddr())
+	fmt.Fprintf(stdout, "API key: %s\n", key)
+	fmt.Fprintf(stdout, "Try: curl -s http://%s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"deepseek-reasoner\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n",
+		g.ClientAddr(), key)
+	return g.Run(ctx, 5*time.Second)
+}
+
+// demoKey revokes the keys earlier demo runs printed and makes a new one.
+func demoKey(ctx context.Context, ks *keys.Service) (string, error) {
+	list, err := ks.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range list {
+		if k.Name == "demo" && k.RevokedAt == nil {
+			if err := ks.Revoke(ctx, k.ID); err != nil {
+				return "", err
+			}
+		}
+	}
+	key, _, err := ks.Create(ctx, keys.CreateInput{Name: "demo", Team: "demo"})
+	return key, err
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,263 @@
+// Package gateway wires the stages into a running gateway: it compiles a
+// configuration into an immutable snapshot, opens the listeners, serves,
+// reloads on SIGHUP or file change, and shuts down gracefully.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/accesslog"
+	"github.com/rampart-gw/rampart/internal/auth"
+	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/keys"
+	"github.com/rampart-gw/rampart/internal/metrics"
+	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/proxy"
+	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/server"
+	"github.com/rampart-gw/rampart/internal/store"
+	"github.com/rampart-gw/rampart/internal/upstream"
+)
+
+// Options are how the gateway is started, beyond its configuration.
+type Options struct {
+	// ConfigPath is the file to reload from; empty disables reloading
+	// from a file (the demo).
+	ConfigPath string
+	// Log is the process log.
+	Log *slog.Logger
+	// AccessLog receives one line per request; nil turns it off.
+	AccessLog *slog.Logger
+}
+
+// Gateway is a running gateway.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	handler *proxy.Handler
+	metrics *metrics.Metrics
+	store   store.Store
+	keys    *keys.Service
+	client  *server.Server
+	admin   *server.Server
+
+	mu      sync.Mutex // serialises reloads
+	cfg     *config.Config
+	clients map[string]*upstream.Client
+}
+
+// New builds a gateway from cfg and opens its listeners.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	g := &Gateway{opts: opts, log: opts.Log, clients: map[string]*upstream.Client{}}
+	if err := g.openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	g.metrics = metrics.New(func() float64 {
+		if g.handler == nil {
+			return 0
+		}
+		return float64(g.handler.InFlight())
+	})
+	snap, clients, err := g.build(cfg)
+	if err != nil {
+		g.closeStore()
+		return nil, err
+	}
+	g.cfg, g.clients = cfg, clients
+	g.handler = proxy.New(snap)
+	if g.client, err = server.Listen("client", &cfg.Listen, g.handler, g.log); err != nil {
+		g.closeStore()
+		return nil, err
+	}
+	if cfg.Admin.Addr != "off" {
+		if g.admin, err = server.ListenAdmin(cfg.Admin.Addr, cfg.Admin.TLS, g.adminHandler(), g.log); err != nil {
+			g.client.Listener.Close()
+			g.closeStore()
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
+	if cfg.Auth.APIKeys != nil && !*cfg.Auth.APIKeys {
+		return nil
+	}
+	path := cfg.Store.SQLite
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "rampart.db")
+	}
+	st, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	g.store = st
+	g.keys = keys.NewService(st.Keys(), keys.Options{Logger: g.log})
+	return nil
+}
+
+func (g *Gateway) closeStore() {
+	if g.store != nil {
+		_ = g.store.Close()
+	}
+}
+
+// Keys returns the API key service, or nil when store keys are off.
+func (g *Gateway) Keys() *keys.Service { return g.keys }
+
+// ClientAddr is the client listener's address.
+func (g *Gateway) ClientAddr() string { return g.client.Addr() }
+
+// AdminAddr is the admin listener's address, or "" when it is off.
+func (g *Gateway) AdminAddr() string {
+	if g.admin == nil {
+		return ""
+	}
+	return g.admin.Addr()
+}
+
+// build compiles cfg into a snapshot, reusing upstream clients whose
+// settings did not change so that their warm connections survive.
+func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, map[string]*upstream.Client, error) {
+	clients := make(map[string]*upstream.Client, len(cfg.Upstreams))
+	var upNames, routeNames []string
+	for name, u := range cfg.Upstreams {
+		if old, ok := g.clients[name]; ok && old.SameSettings(u) {
+			clients[name] = old
+		} else {
+			c, err := upstream.New(name, u, g.log)
+			if err != nil {
+				return nil, nil, err
+			}
+			clients[name] = c
+		}
+		upNames = append(upNames, name)
+	}
+	table, err := route.Build(cfg, clients)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range table.Routes() {
+		routeNames = append(routeNames, r.Name)
+	}
+	authn, err := auth.New(cfg.Auth, g.keys, g.log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: %w", err)
+	}
+	ipr, err := proxy.NewClientIPResolver(cfg.Listen.TrustedProxies)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen.trusted_proxies: %w", err)
+	}
+	l := &cfg.Listen
+	snap := &proxy.Snapshot{
+		Routes:   table,
+		Auth:     authn,
+		ClientIP: ipr,
+		Log:      g.log,
+		Decode:   openai.Limits{MaxDepth: 64},
+		Limits: proxy.Limits{
+			MaxBodyBytes:     l.MaxBodyBytes,
+			BodyIdleTimeout:  l.BodyIdleTimeout,
+			WriteIdleTimeout: l.WriteIdleTimeout,
+			MaxHeaderCount:   l.MaxHeaderCount,
+			MaxInFlight:      int64(l.MaxInFlight),
+			MaxResponseBytes: 64 << 20,
+			MaxEventBytes:    4 << 20,
+		},
+		Sinks: []proxy.Sink{g.metrics.SetNames(routeNames, upNames)},
+	}
+	if g.opts.AccessLog != nil {
+		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))
+	}
+	return snap, clients, nil
+}
+
+// Reload reads the configuration file again and swaps in the new snapshot.
+// A bad file leaves the old configuration serving.
+func (g *Gateway) Reload() error {
+	if g.opts.ConfigPath == "" {
+		return errors.New("no configuration file to reload from")
+	}
+	cfg, err := config.Load(g.opts.ConfigPath)
+	if err != nil {
+		g.metrics.Reload(false)
+		g.log.Error("configuration reload rejected; the previous configuration keeps serving",
+			"file", g.opts.ConfigPath, "error", err.Error())
+		return err
+	}
+	return g.Apply(cfg)
+}
+
+// Apply swaps in a new configuration.
+func (g *Gateway) Apply(cfg *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cfg.Listen.Addr != g.cfg.Listen.Addr || cfg.Admin.Addr != g.cfg.Admin.Addr {
+		g.log.Warn("listener addresses changed in the configuration; they take effect at the next restart")
+	}
+	snap, clients, err := g.build(cfg)
+	if err != nil {
+		g.metrics.Reload(false)
+		g.log.Error("configuration reload rejected; the previous configuration keeps serving", "error", err.Error())
+		return err
+	}
+	old := g.clients
+	g.handler.Swap(snap)
+	g.cfg, g.clients = cfg, clients
+	for name, c := range old {
+		if clients[name] != c {
+			// Requests in flight keep their connections; idle ones go.
+			time.AfterFunc(time.Minute, c.CloseIdle)
+		}
+	}
+	g.metrics.Reload(true)
+	g.log.Info("configuration reloaded", "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
+	return nil
+}
+
+// Config returns the configuration serving now.
+func (g *Gateway) Config() *config.Config {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg
+}
+
+// Run serves until ctx ends, then shuts down gracefully: listeners close,
+// requests in flight get up to grace to finish.
+func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
+	errc := make(chan error, 3)
+	go func() { errc <- g.client.Serve() }()
+	if g.admin != nil {
+		go func() { errc <- g.admin.Serve() }()
+	}
+	if g.keys != nil {
+		kctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go g.keys.Run(kctx)
+	}
+	if g.opts.ConfigPath != "" {
+		go g.watch(ctx)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if g.admin != nil {
+		_ = g.admin.Shutdown(sctx)
+	}
+	_ = g.client.Shutdown(sctx)
+	g.closeStore()
+	return err
+}

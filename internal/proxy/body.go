@@ -1,0 +1,92 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/apierr"
+)
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// readBody reads the whole request body under the size cap, with an idle
+// deadline between reads. The cap is enforced while reading, so a chunked
+// body or a lying Content-Length cannot make the gateway buffer more.
+func (ex *exchange) readBody() ([]byte, error) {
+	lim := ex.s.Limits
+	r := ex.r
+	if r.ContentLength > lim.MaxBodyBytes {
+		return nil, tooLarge(lim.MaxBodyBytes)
+	}
+	bp := bodyPool.Get().(*[]byte)
+	ex.body = bp
+	buf := (*bp)[:0]
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
+		buf = make([]byte, 0, r.ContentLength+1)
+	}
+	rc := http.NewResponseController(ex.w)
+	deadline := lim.BodyIdleTimeout > 0
+	defer func() {
+		if deadline {
+			// The server's background read that detects a closed client
+			// must not inherit the body deadline.
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+	}()
+	for {
+		if deadline {
+			if err := rc.SetReadDeadline(time.Now().Add(lim.BodyIdleTimeout)); err != nil {
+				deadline = false
+			}
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > lim.MaxBodyBytes {
+			return nil, tooLarge(lim.MaxBodyBytes)
+		}
+		if err == io.EOF {
+			*bp = buf
+			return buf, nil
+		}
+		if err != nil {
+			return nil, bodyError(err)
+		}
+	}
+}
+
+func (ex *exchange) releaseBody() {
+	if ex.body == nil {
+		return
+	}
+	if cap(*ex.body) <= 1<<20 {
+		*ex.body = (*ex.body)[:0]
+		bodyPool.Put(ex.body)
+	}
+	ex.body = nil
+}
+
+func tooLarge(max int64) error {
+	return apierr.New(http.StatusRequestEntityTooLarge, apierr.TypeInvalidRequest, "body_too_large",
+		fmt.Sprintf("The request body exceeds the limit of %d bytes.", max))
+}
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return apierr.Wrap(err, http.StatusRequestTimeout, apierr.TypeInvalidRequest, "body_timeout",
+			"The request body was not received in time.")
+	case errors.As(err, &mbe):
+		return tooLarge(mbe.Limit)
+	}
+	return apierr.Wrap(err, http.StatusBadRequest, apierr.TypeInvalidRequest, "bad_body",
+		"The request body could not be read.")
+}

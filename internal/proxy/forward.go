@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/upstream"
+)
+
+// forward decodes the request, picks the route and calls its upstreams in
+// failover order.
+func (ex *exchange) forward(ep *endpoint) {
+	body, err := ex.readBody()
+	if err != nil {
+		ex.fail(err)
+		return
+	}
+	req, err := openai.Decode(ep.kind, body, ex.s.Decode)
+	if err != nil {
+		ex.fail(err)
+		return
+	}
+	rec := ex.rec
+	rec.ModelRequested = req.Model
+	rec.Stream = req.Stream
+	rt, ok := ex.s.Routes.Match(req.Model)
+	if !ok || !route.Allowed(rec.Principal.Models, req.Model) {
+		// One answer for "no such model" and "not yours", as OpenAI does,
+		// so that a caller cannot probe which models exist.
+		ex.fail(apierr.BadParam("model", "model_not_found",
+			fmt.Sprintf("The model %q does not exist or you do not have access to it.", clip(req.Model, 128))))
+		return
+	}
+	rec.Route = rt.Name
+	ex.call(ep, req, rt)
+}
+
+// call tries the route's upstreams. It moves to the next one only while
+// nothing has reached the client: on a connect failure, a 5xx or a 429.
+func (ex *exchange) call(ep *endpoint, req *openai.Request, rt *route.Route) {
+	rec := ex.rec
+	var out []byte
+	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
+		tgt := rt.Targets[attempt%len(rt.Targets)]
+		last := attempt+1 == rt.MaxAttempts
+		if attempt > 0 && !ex.backoff(rt.Backoff) {
+			ex.fail(upstream.Classify(ex.r.Context(), context.Canceled).Error)
+			return
+		}
+		rec.Attempts = attempt + 1
+		rec.Upstream = tgt.Client.Name
+		var err error
+		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt))
+		if err != nil {
+			ex.fail(err)
+			return
+		}
+		ctx, cancel := context.WithCancelCause(ex.r.Context())
+		ceiling := time.AfterFunc(tgt.Client.Timeouts.Total, func() { cancel(upstream.ErrTotalTimeout) })
+		resp, err := tgt.Client.Do(ctx, ep.path, out, req.Stream, rec.ID)
+		if err != nil {
+			f := upstream.Classify(ctx, err)
+			ceiling.Stop()
+			cancel(nil)
+			if f.Retryable && !last {
+				ex.s.Log.Info("upstream unreachable, failing over", "request_id", rec.ID,
+					"upstream", tgt.Client.Name, "error", err.Error())
+				continue
+			}
+			ex.fail(f.Error)
+			return
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			e := upstreamStatusError(resp)
+			resp.Body.Close()
+			ceiling.Stop()
+			cancel(nil)
+			if !last {
+				ex.s.Log.Info("upstream refused, failing over", "request_id", rec.ID,
+					"upstream", tgt.Client.Name, "status", resp.StatusCode)
+				continue
+			}
+			ex.fail(e)
+			return
+		}
+		if resp.StatusCode >= 300 {
+			ex.fail(upstreamStatusError(resp))
+			resp.Body.Close()
+			ceiling.Stop()
+			cancel(nil)
+			return
+		}
+		if req.Stream {
+			ex.relayStream(ctx, cancel, resp, req, rt, tgt)
+		} else {
+			ex.relayWhole(ctx, resp, ep, rt, tgt)
+		}
+		ceiling.Stop()
+		cancel(nil)
+		resp.Body.Close()
+		return
+	}
+}
+
+// edits says how the body sent to tgt differs from the client's.
+func (ex *exchange) edits(ep *endpoint, req *openai.Request, rt *route.Route, tgt route.Target) openai.Edits {
+	e := openai.Edits{Model: rt.UpstreamModel(req.Model, tgt)}
+	if req.Stream {
+		// Usage is always asked for, so that every stream is counted.
+		e.ForceIncludeUsage = true
+	}
+	if ep.kind == openai.Chat && tgt.Client.Flavor == upstream.FlavorDeepSeek {
+		// DeepSeek's reasoner answers 400 when history carries reasoning.
+		e.StripReasoning = true
+	}
+	if rt.MaxTokens > 0 && ep.kind != openai.Embeddings && (req.MaxTokens == 0 || req.MaxTokens > rt.MaxTokens) {
+		e.MaxTokens = rt.MaxTokens
+	}
+	return e
+}
+
+// backoff waits before the next attempt, with full jitter. It returns false
+// when the client went away meanwhile.
+func (ex *exchange) backoff(base time.Duration) bool {
+	if base <= 0 {
+		return ex.r.Context().Err() == nil
+	}
+	d := base + time.Duration(rand.Int64N(int64(base)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ex.r.Context().Done():
+		return false
+	}
+}
+
+// upstreamStatusError maps an upstream's error response to the client's
+// answer. Provider credential failures are the gateway's problem, not the
+// client's, and never reveal the provider's message.
+func upstreamStatusError(resp *http.Response) *apierr.Error {
+	msg := upstreamMessage(resp.Body)
+	st := resp.StatusCode
+	switch {
+	case st == http.StatusTooManyRequests:
+		e := apierr.New(st, apierr.TypeRateLimit, "upstream_rate_limited",
+			"The model's upstream is rate limiting requests; retry later.")
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		return e
+	case st >= 500:
+		return apierr.New(http.StatusBadGateway, apierr.TypeServer, "upstream_error",
+			fmt.Sprintf("The model's upstream failed with status %d.", st))
+	case st == http.StatusUnauthorized || st == http.StatusForbidden || st == http.StatusPaymentRequired:
+		return apierr.New(http.StatusBadGateway, apierr.TypeServer, "upstream_auth_failed",
+			"The model's upstream refused the gateway's credentials; contact the gateway's operators.")
+	case st >= 400:
+		m := "The model's upstream rejected the request."
+		if msg != "" {
+			m += " It said: " + clip(msg, 300)
+		}
+		return apierr.New(st, apierr.TypeInvalidRequest, "upstream_rejected", m)
+	}
+	return apierr.New(http.StatusBadGateway, apierr.TypeServer, "upstream_error",
+		fmt.Sprintf("The model's upstream answered with unexpected status %d.", st))
+}
+
+// upstreamMessage extracts the message of an OpenAI-, DeepSeek- or
+// vLLM-style error body.
+func upstreamMessage(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
+	var v struct {
+		Message string `json:"message"`
+		Error   struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &v, json.RejectUnknownMembers(false)) != nil {
+		return ""
+	}
+	if v.Error.Message != "" {
+		return v.Error.Message
+	}
+	return v.Message
+}
+
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, time.Hour)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return min(d, time.Hour)
+		}
+	}
+	return 0
+}

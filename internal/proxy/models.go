@@ -1,0 +1,37 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/rampart-gw/rampart/internal/record"
+	"github.com/rampart-gw/rampart/internal/route"
+)
+
+// listModels answers GET /v1/models with only the models p may use.
+func (ex *exchange) listModels(p *record.Principal) {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"object":"list","data":[`...)
+	first := true
+	for _, m := range ex.s.Routes.Models() {
+		if !route.Allowed(p.Models, m) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"id":`...)
+		b, _ = jsontext.AppendQuote(b, m)
+		b = append(b, `,"object":"model","created":0,"owned_by":"rampart"}`...)
+	}
+	b = append(b, "]}"...)
+	h := ex.w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	ex.wroteHeader = true
+	ex.rec.Status = http.StatusOK
+	ex.w.WriteHeader(http.StatusOK)
+	_, _ = ex.w.Write(b)
+}

@@ -1,0 +1,499 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/reasoning"
+	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/sse"
+	"github.com/rampart-gw/rampart/internal/upstream"
+)
+
+var errBadUpstream = errors.New("upstream sent an invalid response")
+
+func badUpstream(err error) *apierr.Error {
+	return apierr.Wrap(err, http.StatusBadGateway, apierr.TypeServer, "upstream_bad_response",
+		"The model's upstream sent an invalid response.")
+}
+
+// reasoningMode says how an upstream delivers reasoning.
+func reasoningMode(flavor string) reasoning.Mode {
+	if flavor == upstream.FlavorOllama {
+		return reasoning.ModeTags
+	}
+	return reasoning.ModeNone
+}
+
+// relayWhole relays a non-streaming answer.
+func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *endpoint, rt *route.Route, tgt route.Target) {
+	rec := ex.rec
+	data, err := readLimited(resp.Body, ex.s.Limits.MaxResponseBytes)
+	if err != nil {
+		if errors.Is(err, errBadUpstream) {
+			ex.fail(badUpstream(err))
+			return
+		}
+		ex.fail(upstream.Classify(ctx, err).Error)
+		return
+	}
+	out := data
+	if ep.kind != openai.Embeddings {
+		var c openai.Chunk
+		if err := openai.ParseCompletion(data, &c); err != nil {
+			ex.fail(badUpstream(err))
+			return
+		}
+		if c.Usage != nil {
+			rec.Usage = *c.Usage
+		}
+		rec.ModelServed = c.Model
+		if ep.kind == openai.Chat {
+			if out, err = renderWhole(data, &c, rt, tgt); err != nil {
+				ex.fail(badUpstream(err))
+				return
+			}
+		}
+	}
+	rec.TTFT = time.Since(rec.Start)
+	h := ex.w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	ex.wroteHeader = true
+	rec.Status = http.StatusOK
+	ex.setWriteDeadline()
+	ex.w.WriteHeader(http.StatusOK)
+	if _, err := ex.w.Write(out); err != nil {
+		rec.Status = upstream.StatusClientClosed
+	}
+}
+
+// renderWhole applies the route's reasoning policy to a whole answer.
+func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target) ([]byte, error) {
+	pol := rt.Policy
+	mode := reasoningMode(tgt.Client.Flavor)
+	if pol == reasoning.Pass {
+		return data, nil
+	}
+	var edits []openai.DeltaEdit
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		r := reasoning.NewRenderer(pol, mode)
+		in := reasoning.Delta{Content: ch.Content, Reasoning: ch.Reasoning, HasContent: ch.HasContent, HasReasoning: ch.HasReasoning}
+		out, _ := r.Render(in)
+		tail, _ := r.Flush()
+		out = joinDelta(out, tail)
+		if e, ok := deltaEdit(ch.Index, in, out); ok {
+			edits = append(edits, e)
+		}
+	}
+	if len(edits) == 0 {
+		return data, nil
+	}
+	return openai.AppendCompletionWithMessages(nil, data, edits)
+}
+
+func joinDelta(a, b reasoning.Delta) reasoning.Delta {
+	a.Content += b.Content
+	a.Reasoning += b.Reasoning
+	a.HasContent = a.HasContent || b.HasContent
+	a.HasReasoning = a.HasReasoning || b.HasReasoning
+	return a
+}
+
+// deltaEdit describes how out differs from in, if it does.
+func deltaEdit(index int, in, out reasoning.Delta) (openai.DeltaEdit, bool) {
+	e := openai.DeltaEdit{Index: index}
+	changed := false
+	if out.HasContent != in.HasContent || out.Content != in.Content {
+		c := out.Content
+		e.Content = &c
+		changed = true
+	}
+	if !out.HasReasoning && in.HasReasoning {
+		e.DropReasoning = true
+		changed = true
+	} else if out.HasReasoning && (!in.HasReasoning || out.Reasoning != in.Reasoning) {
+		r := out.Reasoning
+		e.Reasoning = &r
+		changed = true
+	}
+	return e, changed
+}
+
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = 64 << 20
+	}
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errBadUpstream
+	}
+	return b, nil
+}
+
+// setWriteDeadline bounds how long a client may leave a response unread.
+func (ex *exchange) setWriteDeadline() {
+	d := ex.s.Limits.WriteIdleTimeout
+	if d <= 0 {
+		return
+	}
+	if http.NewResponseController(ex.w).SetWriteDeadline(time.Now().Add(d)) == nil {
+		ex.writeDL = true
+	}
+}
+
+// streamer relays one SSE stream. The relay loop and the heartbeat timer
+// both write, under mu.
+type streamer struct {
+	ex     *exchange
+	rc     *http.ResponseController
+	cancel context.CancelCauseFunc
+	mode   reasoning.Mode
+	policy reasoning.Policy
+	req    *openai.Request
+
+	mu        sync.Mutex
+	closed    bool
+	lastWrite time.Time
+	dlSet     time.Time
+	werr      error
+
+	lastEvent atomic.Int64 // unix nanos of the last upstream activity
+	tick      time.Duration
+	idle      time.Duration
+	heartbeat time.Duration
+	timer     *time.Timer
+
+	renderers []*reasoning.Renderer
+	edits     []openai.DeltaEdit
+	buf       []byte
+	chunk     openai.Chunk
+}
+
+// relayStream relays an SSE answer event by event, flushing each at once.
+// It never sends a [DONE] that the upstream did not send: a stream that
+// breaks ends with an error event.
+func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseFunc, resp *http.Response, req *openai.Request, rt *route.Route, tgt route.Target) {
+	rec := ex.rec
+	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
+		ex.fail(badUpstream(errors.New("stream answered with content type " + ct)))
+		return
+	}
+	st := &streamer{
+		ex:        ex,
+		rc:        http.NewResponseController(ex.w),
+		cancel:    cancel,
+		mode:      reasoningMode(tgt.Client.Flavor),
+		policy:    rt.Policy,
+		req:       req,
+		idle:      tgt.Client.Timeouts.Idle,
+		heartbeat: rt.Heartbeat,
+		buf:       make([]byte, 0, 1024),
+	}
+	h := ex.w.Header()
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	h["X-Accel-Buffering"] = []string{"no"}
+	ex.wroteHeader = true
+	ex.streaming = true
+	rec.Status = http.StatusOK
+	st.mu.Lock()
+	ex.w.WriteHeader(http.StatusOK)
+	st.flushLocked()
+	st.mu.Unlock()
+	st.startTimer()
+	defer st.close()
+
+	rd := sse.NewReader(resp.Body, ex.s.Limits.MaxEventBytes)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			st.upstreamEnded(ctx, err)
+			return
+		}
+		st.lastEvent.Store(time.Now().UnixNano())
+		if ev.Comment {
+			continue // the gateway sends its own heartbeats
+		}
+		if string(ev.Data) == "[DONE]" {
+			st.finishRenderers()
+			st.write(append(st.buf[:0], "data: [DONE]\n\n"...))
+			rec.Outcome = "ok"
+			return
+		}
+		if !st.event(ev.Data) {
+			return
+		}
+	}
+}
+
+// event handles one data event; false ends the relay.
+func (st *streamer) event(data []byte) bool {
+	ex, rec := st.ex, st.ex.rec
+	c := &st.chunk
+	if err := openai.ParseChunk(data, c); err != nil {
+		st.cancel(errBadUpstream)
+		st.endWithError(badUpstream(err))
+		return false
+	}
+	if c.Error != nil {
+		st.cancel(errBadUpstream)
+		st.endWithError(apierr.New(http.StatusBadGateway, apierr.TypeServer, "upstream_error",
+			"The model's upstream reported an error in the middle of the stream."))
+		return false
+	}
+	if c.Usage != nil {
+		rec.Usage = *c.Usage
+	}
+	if c.Model != "" && rec.ModelServed == "" {
+		rec.ModelServed = c.Model
+	}
+	if len(c.Choices) == 0 && c.Usage != nil && !st.req.IncludeUsage {
+		// The gateway asked for usage on the client's behalf; a client that
+		// did not ask does not get the extra chunk.
+		return true
+	}
+	out := data
+	if st.req.Endpoint == openai.Chat {
+		var err error
+		if out, err = st.render(data, c); err != nil {
+			st.endWithError(badUpstream(err))
+			return false
+		}
+	}
+	b := sse.AppendData(st.buf[:0], out)
+	st.buf = b[:0]
+	if rec.TTFT == 0 {
+		rec.TTFT = time.Since(rec.Start)
+	}
+	rec.Events++
+	if !st.write(b) {
+		ex.fail(upstream.Classify(clientGone(st.cancel), context.Canceled).Error)
+		return false
+	}
+	return true
+}
+
+// render applies the reasoning policy to each choice of a chunk.
+func (st *streamer) render(data []byte, c *openai.Chunk) ([]byte, error) {
+	edits := st.edits[:0]
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		r := st.renderer(ch.Index)
+		in := reasoning.Delta{Content: ch.Content, Reasoning: ch.Reasoning, HasContent: ch.HasContent, HasReasoning: ch.HasReasoning}
+		out, _ := r.Render(in)
+		if ch.FinishReason != "" {
+			tail, _ := r.Flush()
+			out = joinDelta(out, tail)
+		}
+		if e, ok := deltaEdit(ch.Index, in, out); ok {
+			edits = append(edits, e)
+		}
+	}
+	st.edits = edits
+	if len(edits) == 0 {
+		return data, nil
+	}
+	return openai.AppendChunkWithDeltas(nil, data, edits)
+}
+
+func (st *streamer) renderer(index int) *reasoning.Renderer {
+	for index >= len(st.renderers) {
+		st.renderers = append(st.renderers, nil)
+	}
+	r := st.renderers[index]
+	if r == nil {
+		r = reasoning.NewRenderer(st.policy, st.mode)
+		st.renderers[index] = r
+	}
+	return r
+}
+
+// finishRenderers emits text a renderer still holds back (a possible tag
+// prefix) when the upstream ends without a finish_reason.
+func (st *streamer) finishRenderers() {
+	for i, r := range st.renderers {
+		if r == nil {
+			continue
+		}
+		tail, _ := r.Flush()
+		if tail.Content == "" && tail.Reasoning == "" {
+			continue
+		}
+		b := []byte(`{"object":"chat.completion.chunk","choices":[{"index":` + strconv.Itoa(i) + `,"delta":{}}]}`)
+		e, _ := deltaEdit(i, reasoning.Delta{}, tail)
+		if out, err := openai.AppendChunkWithDeltas(nil, b, []openai.DeltaEdit{e}); err == nil {
+			st.write(sse.AppendData(nil, out))
+		}
+	}
+}
+
+// upstreamEnded handles the end of the upstream body before [DONE].
+func (st *streamer) upstreamEnded(ctx context.Context, err error) {
+	ex := st.ex
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	f := upstream.Classify(ctx, err)
+	if f.Status == upstream.StatusClientClosed {
+		ex.fail(f.Error)
+		return
+	}
+	if errors.Is(err, sse.ErrEventTooLarge) {
+		f.Error = badUpstream(err)
+	} else if f.Code == "upstream_error" {
+		f.Error = apierr.Wrap(err, http.StatusBadGateway, apierr.TypeServer, "upstream_stream_broken",
+			"The model's upstream ended the stream before it was complete.")
+	}
+	st.endWithError(f.Error)
+}
+
+// endWithError ends the client's stream with a terminal error event.
+func (st *streamer) endWithError(e *apierr.Error) {
+	ex := st.ex
+	ex.rec.Outcome = "upstream_error"
+	ex.rec.ErrorCode = e.Code
+	ex.cause = e
+	b := append(st.buf[:0], "data: "...)
+	b = append(b, e.JSON()...)
+	b = append(b, "\n\n"...)
+	st.write(b)
+}
+
+// endStreamWithError is used by the panic handler while streaming.
+func (ex *exchange) endStreamWithError(e *apierr.Error) {
+	b := append([]byte("data: "), e.JSON()...)
+	b = append(b, "\n\n"...)
+	_, _ = ex.w.Write(b)
+	_ = http.NewResponseController(ex.w).Flush()
+}
+
+// write sends b and flushes it; false when the client is gone.
+func (st *streamer) write(b []byte) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed || st.werr != nil {
+		return false
+	}
+	st.refreshDeadlineLocked()
+	if _, err := st.ex.w.Write(b); err != nil {
+		st.werr = err
+		st.cancel(upstream.ErrClientGone)
+		return false
+	}
+	st.flushLocked()
+	return st.werr == nil
+}
+
+func (st *streamer) flushLocked() {
+	if err := st.rc.Flush(); err != nil {
+		st.werr = err
+		st.cancel(upstream.ErrClientGone)
+	}
+	st.lastWrite = time.Now()
+}
+
+// refreshDeadlineLocked moves the write deadline forward at most once a
+// second: a client that stops reading is cut off after WriteIdleTimeout.
+func (st *streamer) refreshDeadlineLocked() {
+	d := st.ex.s.Limits.WriteIdleTimeout
+	if d <= 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(st.dlSet) < time.Second {
+		return
+	}
+	if st.rc.SetWriteDeadline(now.Add(d)) == nil {
+		st.ex.writeDL = true
+		st.dlSet = now
+	}
+}
+
+// startTimer arms the one timer that sends heartbeats during silences and
+// cancels the upstream when it stays idle too long.
+func (st *streamer) startTimer() {
+	st.lastEvent.Store(time.Now().UnixNano())
+	st.tick = st.idle
+	if st.heartbeat > 0 && (st.tick <= 0 || st.heartbeat < st.tick) {
+		st.tick = st.heartbeat
+	}
+	if st.tick <= 0 {
+		return
+	}
+	st.tick /= 2
+	st.timer = time.AfterFunc(st.tick, st.onTick)
+}
+
+func (st *streamer) onTick() {
+	now := time.Now()
+	if st.idle > 0 && now.Sub(time.Unix(0, st.lastEvent.Load())) >= st.idle {
+		st.cancel(upstream.ErrIdleTimeout)
+		return
+	}
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return
+	}
+	if st.heartbeat > 0 && now.Sub(st.lastWrite) >= st.heartbeat && st.werr == nil {
+		st.refreshDeadlineLocked()
+		if _, err := st.ex.w.Write(heartbeatLine); err != nil {
+			st.werr = err
+			st.cancel(upstream.ErrClientGone)
+		} else {
+			st.flushLocked()
+		}
+	}
+	st.mu.Unlock()
+	st.timer.Reset(st.tick)
+}
+
+var heartbeatLine = []byte(": keep-alive\n\n")
+
+// close stops the timer; no write happens after close returns.
+func (st *streamer) close() {
+	st.mu.Lock()
+	st.closed = true
+	st.mu.Unlock()
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+}
+
+// clientGone cancels with the client-gone cause and returns a context that
+// carries it, for Classify.
+func clientGone(cancel context.CancelCauseFunc) context.Context {
+	cancel(upstream.ErrClientGone)
+	ctx, c := context.WithCancelCause(context.Background())
+	c(upstream.ErrClientGone)
+	return ctx
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		a, b := s[i], prefix[i]
+		if a >= 'A' && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
