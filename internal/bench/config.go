@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// gatewayConfig is the part of the gateway's configuration file that the
+// benchmark sets. It mirrors internal/config's YAML keys, with omitempty so
+// that everything else keeps the gateway's defaults.
+type gatewayConfig struct {
+	Listen    listenConfig              `yaml:"listen"`
+	Admin     adminConfig               `yaml:"admin"`
+	DataDir   string                    `yaml:"data_dir"`
+	Auth      authConfig                `yaml:"auth"`
+	Upstreams map[string]upstreamConfig `yaml:"upstreams"`
+	Routes    []routeConfig             `yaml:"routes"`
+}
+
+type listenConfig struct {
+	Addr                string `yaml:"addr"`
+	MaxInFlight         int    `yaml:"max_in_flight"`
+	MaxConnections      int    `yaml:"max_connections"`
+	MaxConnectionsPerIP int    `yaml:"max_connections_per_ip"`
+}
+
+type adminConfig struct {
+	Addr string `yaml:"addr"`
+}
+
+type authConfig struct {
+	APIKeys    bool              `yaml:"api_keys"`
+	StaticKeys []staticKeyConfig `yaml:"static_keys"`
+}
+
+type staticKeyConfig struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+}
+
+type upstreamConfig struct {
+	URL    string `yaml:"url"`
+	Flavor string `yaml:"flavor"`
+}
+
+type routeConfig struct {
+	Name      string         `yaml:"name"`
+	Models    []string       `yaml:"models"`
+	Upstreams []targetConfig `yaml:"upstreams"`
+	Reasoning string         `yaml:"reasoning"`
+}
+
+// targetConfig uses the mapping form of a route target, which a decoder
+// accepts whether or not it also knows the short string form.
+type targetConfig struct {
+	Upstream string `yaml:"upstream"`
+}
+
+// benchLimit is the value of every connection and in-flight cap: the
+// benchmark measures the gateway's cost, not its admission control.
+const benchLimit = 100000
+
+// newGatewayConfig returns the configuration of a gateway on listenAddr and
+// adminAddr that sends deepseek-chat and deepseek-reasoner to the simulator
+// at simAddr and admits one static key.
+func newGatewayConfig(listenAddr, adminAddr, simAddr, dataDir, key string) gatewayConfig {
+	return gatewayConfig{
+		Listen: listenConfig{
+			Addr:                listenAddr,
+			MaxInFlight:         benchLimit,
+			MaxConnections:      benchLimit,
+			MaxConnectionsPerIP: benchLimit,
+		},
+		Admin:   adminConfig{Addr: adminAddr},
+		DataDir: dataDir,
+		Auth: authConfig{
+			APIKeys:    false,
+			StaticKeys: []staticKeyConfig{{Name: "bench", Key: key}},
+		},
+		Upstreams: map[string]upstreamConfig{
+			"sim": {URL: "http://" + simAddr + "/v1", Flavor: "deepseek"},
+		},
+		Routes: []routeConfig{{
+			Name:      "bench",
+			Models:    []string{"deepseek-reasoner", "deepseek-chat"},
+			Upstreams: []targetConfig{{Upstream: "sim"}},
+			Reasoning: "pass",
+		}},
+	}
+}
+
+// writeGatewayConfig writes cfg as YAML to path, readable by its owner only
+// since it holds the benchmark's key.
+func writeGatewayConfig(path string, cfg gatewayConfig) error {
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode gateway config: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("write gateway config: %w", err)
+	}
+	return nil
+}
+
+// keyAlphabet is the set of characters of a generated key.
+const keyAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// randomKey returns a 40-character random API key.
+func randomKey() string {
+	var b [40]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error.
+	for i := range b {
+		// 256 is not a multiple of 62; the slight bias does not matter for
+		// a throw-away key on loopback.
+		b[i] = keyAlphabet[int(b[i])%len(keyAlphabet)]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+)
+
+// phases holds the results of the four load phases.
+type phases struct {
+	direct, rampart             phaseResult
+	directStream, rampartStream phaseResult
+}
+
+// Measure runs the whole benchmark described by opts and returns its
+// results. The simulator and the gateway it starts are stopped, and their
+// temporary files removed, before it returns.
+func Measure(ctx context.Context, opts Options, log *slog.Logger) (Result, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	dir, err := os.MkdirTemp("", "rampart-bench-")
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	client := newClient(opts.Concurrency)
+	defer client.CloseIdleConnections()
+
+	log.Info("starting simulator", "binary", opts.Binary)
+	sim, simAddr, err := startSim(ctx, client, dir, opts.Binary)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %w", err)
+	}
+	defer sim.stop()
+	log.Info("starting gateway", "simulator", simAddr)
+	gw, err := startGateway(ctx, client, dir, opts.Binary, simAddr)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %w", err)
+	}
+	defer gw.stop()
+
+	rssIdle, err := processRSS(gw.pid())
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %w", err)
+	}
+	var open openStreamsResult
+	if opts.StreamsOpen > 0 {
+		// The memory test runs before the load phases: afterwards the
+		// gateway's heap has grown, and new streams would reuse memory
+		// it already holds, which would hide their cost.
+		if open, err = measureOpenStreams(ctx, client, gw, opts, log); err != nil {
+			return Result{}, err
+		}
+	}
+	ph, err := runPhases(ctx, client, opts, "http://"+simAddr+"/v1", gw, sim.pid(), log)
+	if err != nil {
+		return Result{}, err
+	}
+	return newResult(opts, ph, open, rssIdle), nil
+}
+
+// measureOpenStreams runs the memory-per-open-stream test through gw.
+func measureOpenStreams(ctx context.Context, client *http.Client, gw *gateway, opts Options, log *slog.Logger) (openStreamsResult, error) {
+	log.Info("opening streams", "streams", opts.StreamsOpen)
+	body := chatBody(opts.BodyBytes, true, `{"tps":1,"events":100000}`)
+	auth := []string{"Bearer " + gw.key}
+	res, err := openStreams(ctx, client, gw.baseURL+"/chat/completions", auth, body, opts.StreamsOpen, gw.pid())
+	if err != nil {
+		return res, fmt.Errorf("bench: open streams: %w", err)
+	}
+	if res.failed > 0 || res.opened < opts.StreamsOpen {
+		log.Warn("not every stream opened", "opened", res.opened, "failed", res.failed, "wanted", opts.StreamsOpen)
+	}
+	return res, nil
+}
+
+// runPhases runs the four load phases in turn: plain and streamed, each
+// direct to the simulator and then through the gateway.
+func runPhases(ctx context.Context, client *http.Client, opts Options, simURL string, gw *gateway, simPID int, log *slog.Logger) (phases, error) {
+	plain := chatBody(opts.BodyBytes, false, "")
+	stream := chatBody(opts.BodyBytes, true, fmt.Sprintf(`{"events":%d,"reasoning_tokens":0}`, opts.StreamEvents))
+	auth := []string{"Bearer " + gw.key}
+	pids := []int{gw.pid(), simPID}
+	specs := []*phaseSpec{
+		{name: "direct", url: simURL + "/chat/completions", body: plain, pids: pids},
+		{name: "rampart", url: gw.baseURL + "/chat/completions", auth: auth, body: plain, pids: pids},
+		{name: "direct-stream", url: simURL + "/chat/completions", body: stream, stream: true, pids: pids},
+		{name: "rampart-stream", url: gw.baseURL + "/chat/completions", auth: auth, body: stream, stream: true, pids: pids},
+	}
+	out := make([]phaseResult, len(specs))
+	for i, spec := range specs {
+		log.Info("phase", "name", spec.name, "warmup", opts.Warmup, "duration", opts.Duration, "concurrency", opts.Concurrency)
+		res, err := runPhase(ctx, client, spec, opts.Concurrency, opts.Warmup, opts.Duration)
+		if err != nil {
+			return phases{}, fmt.Errorf("bench: phase %s: %w", spec.name, err)
+		}
+		if res.errors > 0 {
+			log.Warn("requests failed", "phase", spec.name, "errors", res.errors, "first", res.firstError)
+		}
+		out[i] = res
+	}
+	return phases{direct: out[0], rampart: out[1], directStream: out[2], rampartStream: out[3]}, nil
+}
+
+// Index of each measured process in phaseResult.cpu.
+const (
+	gatewayCPU = 0
+	simCPU     = 1
+)
+
+// goInfo returns the Go version and CPU count recorded with the results.
+func goInfo() (string, int) { return runtime.Version(), runtime.NumCPU() }
