@@ -88,12 +88,18 @@ func (h *histogram) Mean() time.Duration {
 
 // Quantile returns the value below which a fraction q of the recorded values
 // fall, as the middle of the bucket that holds it, clamped to the observed
-// minimum and maximum. It returns zero when the histogram is empty.
+// minimum and maximum; q <= 0 and q >= 1 give those exactly. It returns zero
+// when the histogram is empty.
 func (h *histogram) Quantile(q float64) time.Duration {
 	if h.count == 0 {
 		return 0
 	}
-	q = min(max(q, 0), 1)
+	if q <= 0 {
+		return time.Duration(h.min)
+	}
+	if q >= 1 {
+		return time.Duration(h.max)
+	}
 	rank := max(uint64(math.Ceil(q*float64(h.count))), 1)
 	var seen uint64
 	for i, c := range h.counts {

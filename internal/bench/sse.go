@@ -13,11 +13,10 @@ const sseHeadLen = 32
 type sseCounter struct {
 	head  [sseHeadLen]byte
 	headN int
-	// last is the final byte of the previous chunk, so that a "\n\n"
-	// split across two chunks is still seen.
-	last byte
-	// events counts data events: not comments, not [DONE], not errors.
-	events int
+	// midLine is set while a line is incomplete at the end of a chunk, so
+	// that a "\n\n" split across two chunks is still seen. Its zero value
+	// treats the start of the body as the start of a line.
+	midLine bool
 	// done is set by "data: [DONE]", the normal end of an OpenAI stream.
 	done bool
 	// failed is set by an error event, the gateway's way to end a stream
@@ -33,12 +32,12 @@ func (s *sseCounter) Feed(p []byte) int {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			s.keep(p)
-			s.last = p[len(p)-1]
+			s.midLine = true
 			return ended
 		}
 		// IndexByte finds the first newline, so a blank line is a newline
-		// at the start of the chunk right after another newline.
-		if i == 0 && s.last == '\n' {
+		// at the start of what is left, with no partial line before it.
+		if i == 0 && !s.midLine {
 			if s.classify() {
 				ended++
 			}
@@ -46,7 +45,7 @@ func (s *sseCounter) Feed(p []byte) int {
 		} else {
 			s.keep(p[:i+1])
 		}
-		s.last = '\n'
+		s.midLine = false
 		p = p[i+1:]
 	}
 	return ended
