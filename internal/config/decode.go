@@ -197,10 +197,12 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	t := v.Type()
-	if v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(t, len(n.Content)/2))
+	entries := d.pairs(n, path)
+	// An empty mapping stays nil, so that "{}" and no key mean the same.
+	if v.IsNil() && len(entries) > 0 {
+		v.Set(reflect.MakeMapWithSize(t, len(entries)))
 	}
-	for _, p := range d.pairs(n, path) {
+	for _, p := range entries {
 		child := joinKey(path, p.key.Value)
 		d.lines[child] = p.key.Line
 		elem := reflect.New(t.Elem()).Elem()
@@ -218,6 +220,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		d.mismatch(n, path, "a list")
+		return
+	}
+	if len(n.Content) == 0 {
+		// An empty list stays nil, so that "[]" and no key mean the same.
+		v.SetZero()
 		return
 	}
 	t := v.Type()
