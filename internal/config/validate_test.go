@@ -111,7 +111,9 @@ func TestValidateProblems(t *testing.T) {
 		{"unknown upstream", func(c *Config) { c.Routes[0].Upstreams[0].Upstream = "r1-locl" }, "routes[0].upstreams[0]", `unknown upstream "r1-locl" (did you mean "r1-local"?)`},
 		{"empty target", func(c *Config) { c.Routes[0].Upstreams[1] = Target{Model: "m"} }, "routes[0].upstreams[1]", "upstream name required"},
 		{"no targets", func(c *Config) { c.Routes[0].Upstreams = nil }, "routes[0].upstreams", "at least one upstream"},
-		{"duplicate route", func(c *Config) { c.Routes = append(c.Routes, &Route{Name: "reasoner", Models: []string{"x"}, Upstreams: []Target{{Upstream: "deepseek"}}}) }, "routes[1].name", "duplicate route name"},
+		{"duplicate route", func(c *Config) {
+			c.Routes = append(c.Routes, &Route{Name: "reasoner", Models: []string{"x"}, Upstreams: []Target{{Upstream: "deepseek"}}})
+		}, "routes[1].name", "duplicate route name"},
 		{"bad reasoning", func(c *Config) { c.Routes[0].Reasoning = "hide" }, "routes[0].reasoning", "pass, strip or separate"},
 		{"empty alias target", func(c *Config) { c.Routes[0].Aliases["r1"] = "" }, "routes[0].aliases.r1", "empty model name"},
 		{"empty alias name", func(c *Config) { c.Routes[0].Aliases[""] = "x" }, `routes[0].aliases[""]`, "empty alias name"},
@@ -123,7 +125,7 @@ func TestValidateProblems(t *testing.T) {
 		{"short static key", func(c *Config) { c.Auth.StaticKeys[0].Key = "0123456789abcdefghi" }, "auth.static_keys[0].key", "at least 20"},
 		{"duplicate static key", func(c *Config) { c.Auth.StaticKeys[1].Key = c.Auth.StaticKeys[0].Key }, "auth.static_keys[1].key", "same key as auth.static_keys[0]"},
 		{"duplicate key name", func(c *Config) { c.Auth.StaticKeys[1].Name = "ci" }, "auth.static_keys[1].name", "duplicate name"},
-		{"bad key model", func(c *Config) { c.Auth.StaticKeys[1].Models = []string{"[" } }, "auth.static_keys[1].models[0]", "invalid model pattern"},
+		{"bad key model", func(c *Config) { c.Auth.StaticKeys[1].Models = []string{"["} }, "auth.static_keys[1].models[0]", "invalid model pattern"},
 		{"bad log level", func(c *Config) { c.Log.Level = "trace" }, "log.level", "debug, info, warn or error"},
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "json or text"},
 	}
