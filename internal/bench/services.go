@@ -65,7 +65,7 @@ func findListenAddr(logPath string) string {
 
 // parseListenLine extracts ADDR from a line that contains
 // "simulator listening on http://ADDR (flavor X)". It accepts only a
-// host:port with a numeric, non-zero port.
+// host:port with an IP address or host name and a numeric, non-zero port.
 func parseListenLine(line string) (string, bool) {
 	_, rest, found := strings.Cut(line, simListenPrefix)
 	if !found {
@@ -74,13 +74,30 @@ func parseListenLine(line string) (string, bool) {
 	addr, _, _ := strings.Cut(rest, " ")
 	addr = strings.TrimRight(addr, "/")
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
+	if err != nil || !validHost(host) {
 		return "", false
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
 		return "", false
 	}
 	return addr, true
+}
+
+// validHost reports whether host is an IP address or a plain host name.
+func validHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if host == "" {
+		return false
+	}
+	for i := range len(host) {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // gateway is a running `rampart serve`.
