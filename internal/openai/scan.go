@@ -250,6 +250,9 @@ func (s *scanner) skipArray() error {
 func (s *scanner) enter() error {
 	s.depth++
 	if s.depth > s.maxDepth {
+		// Name only the top-level member: the full path would be as deep as
+		// the nesting.
+		s.path = s.path[:min(len(s.path), 1)]
 		return s.failf(CodeTooDeep, "the %s is nested more than %d levels deep", s.where, s.maxDepth)
 	}
 	return nil
