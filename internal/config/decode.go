@@ -12,7 +12,7 @@ import (
 // maxNodeVisits bounds the work of decoding one file. Aliases and merge keys
 // can make a small file describe an exponential tree; a real configuration
 // visits a few hundred nodes.
-const maxNodeVisits = 100_000
+const maxNodeVisits = 50_000
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
@@ -109,8 +109,7 @@ func (d *decoder) mismatch(n *yaml.Node, path, want string) {
 // pairs lists the entries of a mapping node. Entries written in the mapping
 // win over those brought in by "<<" merge keys, as YAML specifies.
 func (d *decoder) pairs(n *yaml.Node, path string) []pair {
-	out := make([]pair, 0, len(n.Content)/2)
-	seen := make(map[string]bool, len(n.Content)/2)
+	ks := keySet{out: make([]pair, 0, len(n.Content)/2)}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -122,22 +121,52 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			d.errs.add(path, k.Line, "mapping keys must be plain strings")
 			continue
 		}
-		if seen[k.Value] {
+		if !ks.add(pair{k, val}) {
 			d.errs.add(joinKey(path, k.Value), k.Line, "duplicate key")
-			continue
 		}
-		seen[k.Value] = true
-		out = append(out, pair{k, val})
 	}
 	for _, m := range merges {
 		for _, p := range d.merged(m, path) {
-			if !seen[p.key.Value] {
-				seen[p.key.Value] = true
-				out = append(out, p)
+			ks.add(p)
+		}
+	}
+	return ks.out
+}
+
+// keySet collects pairs with distinct keys. A linear scan beats a map for
+// the few keys a configuration mapping usually has; a map takes over for
+// large mappings so that the work stays linear.
+type keySet struct {
+	out  []pair
+	seen map[string]struct{}
+}
+
+// smallMapping is the size up to which keySet scans instead of hashing.
+const smallMapping = 16
+
+// add appends p unless its key is already there, and reports whether it did.
+func (ks *keySet) add(p pair) bool {
+	key := p.key.Value
+	if ks.seen == nil && len(ks.out) >= smallMapping {
+		ks.seen = make(map[string]struct{}, 2*len(ks.out))
+		for _, q := range ks.out {
+			ks.seen[q.key.Value] = struct{}{}
+		}
+	}
+	if ks.seen != nil {
+		if _, dup := ks.seen[key]; dup {
+			return false
+		}
+		ks.seen[key] = struct{}{}
+	} else {
+		for _, q := range ks.out {
+			if q.key.Value == key {
+				return false
 			}
 		}
 	}
-	return out
+	ks.out = append(ks.out, p)
+	return true
 }
 
 // merged returns the entries a "<<" value brings in: one mapping or a list

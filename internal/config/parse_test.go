@@ -282,3 +282,18 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("config changed through a YAML round trip:\n%s", out)
 	}
 }
+
+func TestLargeMappingDuplicates(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("upstreams:\n  sim:\n    url: http://127.0.0.1:8000/v1\n    headers:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "      X-H%d: v\n", i)
+	}
+	b.WriteString("      X-H3: again\n")
+	b.WriteString("routes: [{models: [m], upstreams: [sim]}]\n")
+	_, err := Parse([]byte(b.String()), "t.yaml", lookupTestEnv)
+	if want := "t.yaml:45: upstreams.sim.headers.X-H3: duplicate key"; !strings.Contains(FormatErrors(err), want) {
+		t.Errorf("got %q, want %q", FormatErrors(err), want)
+	}
+}
