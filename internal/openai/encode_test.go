@@ -1,0 +1,110 @@
+package openai
+
+import (
+	"bytes"
+	"testing"
+)
+
+func mustDecode(t testing.TB, body string) *Request {
+	t.Helper()
+	r, err := Decode(Chat, []byte(body), Limits{})
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", body, err)
+	}
+	return r
+}
+
+func TestAppendUpstreamBody(t *testing.T) {
+	t.Parallel()
+	const history = `{"model":"deepseek-reasoner", "x_top":{"a": [1, 2]},` +
+		`"messages":[{"role":"user","content":"hi","x_msg":{"k":"v"}},` +
+		`{"role":"assistant","content":"yo","reasoning_content":"think\n","x_msg":1},` +
+		`{"role":"user","content":"more","reasoning_content":"kept: not assistant"}],` +
+		`"stream":true,"stream_options":{"chunk":5, "include_usage":false},"max_completion_tokens":100}`
+	tests := []struct {
+		desc  string
+		body  string
+		edits Edits
+		want  string
+	}{
+		{"no edits", history, Edits{}, history},
+		{"same model is no edit", history, Edits{Model: "deepseek-reasoner", MaxTokens: 100}, history},
+		{"model replaced", `{"model":"a", "n":1 ,"messages":[{"role":"user"}]}`, Edits{Model: "b\"<"},
+			`{"model":"b\"<","n":1,"messages":[{"role":"user"}]}`},
+		{"include_usage forced, other members kept", history, Edits{ForceIncludeUsage: true},
+			`{"model":"deepseek-reasoner","x_top":{"a": [1, 2]},"messages":[{"role":"user","content":"hi","x_msg":{"k":"v"}},` +
+				`{"role":"assistant","content":"yo","reasoning_content":"think\n","x_msg":1},` +
+				`{"role":"user","content":"more","reasoning_content":"kept: not assistant"}],` +
+				`"stream":true,"stream_options":{"chunk":5,"include_usage":true},"max_completion_tokens":100}`},
+		{"include_usage added to options", `{"model":"a","stream":true,"stream_options":{"x":1},"messages":[{"role":"user"}]}`,
+			Edits{ForceIncludeUsage: true}, `{"model":"a","stream":true,"stream_options":{"x":1,"include_usage":true},"messages":[{"role":"user"}]}`},
+		{"stream_options added", `{"model":"a","stream":true,"messages":[{"role":"user"}]}`,
+			Edits{ForceIncludeUsage: true}, `{"model":"a","stream":true,"messages":[{"role":"user"}],"stream_options":{"include_usage":true}}`},
+		{"stream_options null replaced", `{"model":"a","stream":true,"stream_options":null,"messages":[{"role":"user"}]}`,
+			Edits{ForceIncludeUsage: true}, `{"model":"a","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user"}]}`},
+		{"include_usage not forced without stream", `{"model":"a","messages":[{"role":"user"}]}`,
+			Edits{ForceIncludeUsage: true}, `{"model":"a","messages":[{"role":"user"}]}`},
+		{"reasoning stripped from assistant only", history, Edits{StripReasoning: true},
+			`{"model":"deepseek-reasoner","x_top":{"a": [1, 2]},"messages":[{"role":"user","content":"hi","x_msg":{"k":"v"}},` +
+				`{"role":"assistant","content":"yo","x_msg":1},` +
+				`{"role":"user","content":"more","reasoning_content":"kept: not assistant"}],` +
+				`"stream":true,"stream_options":{"chunk":5, "include_usage":false},"max_completion_tokens":100}`},
+		{"both reasoning fields stripped", `{"model":"a","messages":[{"reasoning":"r","role":"assistant","reasoning_content":"q","content":"c"}]}`,
+			Edits{StripReasoning: true}, `{"model":"a","messages":[{"role":"assistant","content":"c"}]}`},
+		{"max_completion_tokens set", history, Edits{MaxTokens: 50},
+			`{"model":"deepseek-reasoner","x_top":{"a": [1, 2]},"messages":[{"role":"user","content":"hi","x_msg":{"k":"v"}},` +
+				`{"role":"assistant","content":"yo","reasoning_content":"think\n","x_msg":1},` +
+				`{"role":"user","content":"more","reasoning_content":"kept: not assistant"}],` +
+				`"stream":true,"stream_options":{"chunk":5, "include_usage":false},"max_completion_tokens":50}`},
+		{"max_tokens added", `{"model":"a","messages":[{"role":"user"}]}`, Edits{MaxTokens: 8},
+			`{"model":"a","messages":[{"role":"user"}],"max_tokens":8}`},
+		{"null max_tokens set in place", `{"max_tokens":null,"model":"a","messages":[{"role":"user"}]}`, Edits{MaxTokens: 8},
+			`{"max_tokens":8,"model":"a","messages":[{"role":"user"}]}`},
+		{"both limits set", `{"model":"a","max_tokens":9,"max_completion_tokens":9,"messages":[{"role":"user"}]}`, Edits{MaxTokens: 8},
+			`{"model":"a","max_tokens":8,"max_completion_tokens":8,"messages":[{"role":"user"}]}`},
+		{"content replaced", `{"model":"a","messages":[{"role":"user","content":"my ssn is 078-05-1120","x":1},{"role":"user","content":[{"type":"text","text":"k"}]},{"role":"assistant"}]}`,
+			Edits{SetContent: map[int]string{0: "my ssn is [SSN]", 1: "masked", 2: "added"}},
+			`{"model":"a","messages":[{"role":"user","content":"my ssn is [SSN]","x":1},{"role":"user","content":"masked"},{"role":"assistant","content":"added"}]}`},
+		{"same content is no edit", `{"model":"a", "messages":[{"role":"user","content":"x"}]}`, Edits{SetContent: map[int]string{0: "x"}},
+			`{"model":"a", "messages":[{"role":"user","content":"x"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			r := mustDecode(t, tc.body)
+			prefix := []byte("prefix:")
+			got, err := r.AppendUpstreamBody(prefix, tc.edits)
+			if err != nil {
+				t.Fatalf("AppendUpstreamBody: %v", err)
+			}
+			if !bytes.HasPrefix(got, []byte("prefix:")) {
+				t.Fatalf("dst not kept: %q", got)
+			}
+			got = got[len("prefix:"):]
+			if string(got) != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+			if _, err := Decode(Chat, got, Limits{}); err != nil {
+				t.Errorf("re-encoded body does not decode: %v", err)
+			}
+		})
+	}
+}
+
+func TestAppendUpstreamBodyNoEditsIsIdentical(t *testing.T) {
+	t.Parallel()
+	body := chatBody(t)
+	r := mustDecode(t, string(body))
+	got, err := r.AppendUpstreamBody(nil, Edits{Model: r.Model})
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("no-op edits changed the body (err %v)", err)
+	}
+}
+
+func TestAppendUpstreamBodyBadIndex(t *testing.T) {
+	t.Parallel()
+	r := mustDecode(t, `{"model":"a","messages":[{"role":"user"}]}`)
+	if _, err := r.AppendUpstreamBody(nil, Edits{SetContent: map[int]string{1: "x"}}); err == nil {
+		t.Fatal("SetContent for a missing message was accepted")
+	}
+}
