@@ -229,7 +229,11 @@ func parseExpiresIn(v jsontext.Value) (time.Duration, error) {
 		if err := json.Unmarshal(v, &s); err != nil {
 			return 0, err
 		}
-		return time.ParseDuration(s)
+		d, err := time.ParseDuration(s)
+		if err == nil && d < 0 {
+			return 0, fmt.Errorf("expires_in is negative: %s", s)
+		}
+		return d, err
 	case '0':
 		var secs int64
 		if err := json.Unmarshal(v, &secs); err != nil {
