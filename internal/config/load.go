@@ -27,16 +27,14 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(data, path, os.LookupEnv)
+	c, lines, err := parse(data, path, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.CheckFiles(); err != nil {
-		var errs *Errors
-		if errors.As(err, &errs) {
-			errs.File = path
-		}
-		return nil, err
+		errs := &Errors{File: path}
+		mergeValidation(errs, err.(*Errors), lines)
+		return nil, errs
 	}
 	return c, nil
 }
@@ -62,10 +60,17 @@ func readFile(path string) ([]byte, error) {
 // messages), expanding ${VAR} through env, then sets defaults and validates.
 // It never reads files or the process environment itself.
 func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, error) {
+	c, _, err := parse(data, name, env)
+	return c, err
+}
+
+// parse is Parse that also returns the line of every field path read, so
+// that Load can place the problems CheckFiles finds.
+func parse(data []byte, name string, env func(string) (string, bool)) (*Config, map[string]int, error) {
 	errs := &Errors{File: name}
 	root := parseDocument(data, errs)
 	if root == nil {
-		return nil, errs
+		return nil, nil, errs
 	}
 	expandTree(root, "", env, errs)
 	c := &Config{}
@@ -77,9 +82,9 @@ func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, 
 	}
 	if len(errs.List) > 0 {
 		errs.sortByLine()
-		return nil, errs
+		return nil, nil, errs
 	}
-	return c, nil
+	return c, d.lines, nil
 }
 
 // parseDocument parses exactly one YAML document and returns its top-level

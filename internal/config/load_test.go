@@ -60,7 +60,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Parallel()
 		_, err := Load(missingTLS)
 		out := FormatErrors(err)
-		if !strings.Contains(out, missingTLS+": listen.tls.key_file: cannot use file") {
+		if !strings.Contains(out, missingTLS+":8: listen.tls.key_file: cannot use file") {
 			t.Errorf("got %q, want the missing key file reported with its path", out)
 		}
 	})
