@@ -2,6 +2,7 @@ package openai
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
 )
@@ -120,7 +121,9 @@ func (d *reqDecoder) model() error {
 	if model == "" {
 		return s.valueErr("a non-empty string")
 	}
-	d.r.Model = model
+	// The model outlives the request in records and metrics; copy it so
+	// that it does not keep the body's copy alive.
+	d.r.Model = strings.Clone(model)
 	return nil
 }
 

@@ -120,6 +120,11 @@ type member struct {
 	key, val, end int
 }
 
+// maxSharedCopy is the largest body whose decoded strings share one copy
+// of it. Larger bodies are mostly images or documents; copying them whole
+// would double their memory, so their strings are copied one by one.
+const maxSharedCopy = 64 << 10
+
 // Decode parses body as a request to ep, strictly: one JSON object, valid
 // UTF-8, no duplicate names at any depth, no case variants of decided names,
 // nesting within lim.MaxDepth, and the documented types for every decided
@@ -129,6 +134,11 @@ func Decode(ep Endpoint, body []byte, lim Limits) (*Request, error) {
 	r.members = r.memberBuf[:0]
 	s := getScanner(body, lim.MaxDepth)
 	defer putScanner(s)
+	if len(body) <= maxSharedCopy {
+		// One copy of the body backs every decoded string without escapes,
+		// which saves an allocation per message.
+		s.text = string(body)
+	}
 	d := reqDecoder{s: s, r: r}
 	if err := d.top(); err != nil {
 		return nil, err

@@ -49,6 +49,8 @@ type scanner struct {
 	keyStart int // offset of the opening quote of the last member name
 	keys     [][]byte
 	path     []pathSeg
+	// text, when set, is an immutable copy of b that strString slices.
+	text string
 	// scratch holds the decoded form of the last escaped string read by
 	// strScratch.
 	scratch []byte
@@ -70,7 +72,7 @@ func putScanner(s *scanner) {
 	// Drop references into the caller's buffer before the scanner is reused.
 	clear(s.keys[:cap(s.keys)])
 	clear(s.path[:cap(s.path)])
-	s.b = nil
+	s.b, s.text = nil, ""
 	if cap(s.scratch) > 64<<10 {
 		// Do not keep a huge buffer alive for the next, probably small, body.
 		s.scratch = nil
@@ -85,6 +87,7 @@ func (s *scanner) reset(b []byte, maxDepth int) {
 	s.b, s.i, s.depth, s.maxDepth, s.keyStart = b, 0, 0, maxDepth, 0
 	s.keys, s.path = s.keys[:0], s.path[:0]
 	s.where = "request body"
+	s.text = ""
 }
 
 // param renders the path to the current value, such as messages[2].role.
@@ -553,10 +556,22 @@ func (s *scanner) strScratch() ([]byte, error) {
 	return s.b[start:end], nil
 }
 
-// strString reads a string value as a Go string.
+// strString reads a string value as a Go string. Without escapes, and when
+// the scanner has an immutable copy of its input, the result is a substring
+// of that copy and costs no allocation.
 func (s *scanner) strString() (string, error) {
-	b, err := s.strScratch()
-	return string(b), err
+	start, end, esc, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if esc {
+		s.scratch = appendUnescaped(s.scratch[:0], s.b[start:end])
+		return string(s.scratch), nil
+	}
+	if len(s.text) == len(s.b) && len(s.b) > 0 {
+		return s.text[start:end], nil
+	}
+	return string(s.b[start:end]), nil
 }
 
 // number reads a number and reports whether it is written as an integer
