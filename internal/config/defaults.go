@@ -104,6 +104,10 @@ func (a *Auth) SetDefaults() {
 // SetDefaults fills the zero fields of an upstream.
 func (u *Upstream) SetDefaults() {
 	setString(&u.Flavor, DefaultFlavor)
+	if u.Flavor == "ollama" {
+		setString(&u.ReasoningFormat, "tags")
+	}
+	setString(&u.ReasoningFormat, "field")
 	u.Timeouts.SetDefaults()
 	setInt(&u.MaxIdleConns, defaultMaxIdleConns)
 	if u.TLS != nil {

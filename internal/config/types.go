@@ -144,6 +144,13 @@ type Upstream struct {
 	// It decides quirks such as whether reasoning_content is accepted in
 	// history.
 	Flavor string `yaml:"flavor"`
+	// ReasoningFormat says how the upstream delivers reasoning: "field"
+	// (reasoning_content, as DeepSeek's API and vLLM/SGLang with a reasoning
+	// parser send it), "tags" (inline <think>…</think> in content, as
+	// Ollama sends it) or "implicit" (inline, with the opening tag missing,
+	// as R1 distills on vLLM without a parser emit it). Default: tags for
+	// ollama, field for the other flavors.
+	ReasoningFormat string `yaml:"reasoning_format"`
 	// APIKey is the provider credential Rampart sends upstream as a bearer
 	// token. The client's own credential is never forwarded. Secret.
 	APIKey string `yaml:"api_key"`

@@ -38,6 +38,11 @@ func (u *Upstream) validate(errs *Errors, p string) {
 	default:
 		errs.add(p+".flavor", 0, "must be deepseek, vllm, sglang, ollama or openai, not "+strconv.Quote(u.Flavor))
 	}
+	switch u.ReasoningFormat {
+	case "", "field", "tags", "implicit":
+	default:
+		errs.add(p+".reasoning_format", 0, "must be field, tags or implicit, not "+strconv.Quote(u.ReasoningFormat))
+	}
 	for _, h := range slices.Sorted(maps.Keys(u.Headers)) {
 		hp := joinKey(p+".headers", h)
 		if !httpguts.ValidHeaderFieldName(h) {
