@@ -134,3 +134,11 @@ func LooksLikeKey(token string) bool {
 	_, _, ok := parseToken(token)
 	return ok
 }
+
+// PublicID returns the public id of a well-formed key, for logs. It returns
+// false for anything else, so that a mistyped secret is never logged as if
+// it were an id.
+func PublicID(token string) (string, bool) {
+	id, _, ok := parseToken(token)
+	return id, ok
+}
