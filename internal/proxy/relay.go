@@ -26,9 +26,12 @@ func badUpstream(err error) *apierr.Error {
 }
 
 // reasoningMode says how an upstream delivers reasoning.
-func reasoningMode(flavor string) reasoning.Mode {
-	if flavor == upstream.FlavorOllama {
+func reasoningMode(c *upstream.Client) reasoning.Mode {
+	switch c.ReasoningFormat {
+	case "tags":
 		return reasoning.ModeTags
+	case "implicit":
+		return reasoning.ModeImplicitOpen
 	}
 	return reasoning.ModeNone
 }
@@ -79,7 +82,7 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 // renderWhole applies the route's reasoning policy to a whole answer.
 func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target) ([]byte, error) {
 	pol := rt.Policy
-	mode := reasoningMode(tgt.Client.Flavor)
+	mode := reasoningMode(tgt.Client)
 	if pol == reasoning.Pass {
 		return data, nil
 	}
@@ -195,7 +198,7 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		ex:        ex,
 		rc:        http.NewResponseController(ex.w),
 		cancel:    cancel,
-		mode:      reasoningMode(tgt.Client.Flavor),
+		mode:      reasoningMode(tgt.Client),
 		policy:    rt.Policy,
 		req:       req,
 		idle:      tgt.Client.Timeouts.Idle,

@@ -38,6 +38,8 @@ type Client struct {
 	Name string
 	// Flavor decides protocol quirks.
 	Flavor string
+	// ReasoningFormat is field, tags or implicit: how reasoning arrives.
+	ReasoningFormat string
 	// Public marks a third-party service.
 	Public bool
 	// Timeouts are the configured per-phase bounds.
@@ -89,13 +91,14 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 		h.Set("Authorization", "Bearer "+u.APIKey)
 	}
 	c := &Client{
-		Name:      name,
-		Flavor:    u.Flavor,
-		Public:    u.Public,
-		Timeouts:  t,
-		base:      strings.TrimRight(u.URL, "/"),
-		header:    h,
-		transport: tr,
+		Name:            name,
+		Flavor:          u.Flavor,
+		ReasoningFormat: u.ReasoningFormat,
+		Public:          u.Public,
+		Timeouts:        t,
+		base:            strings.TrimRight(u.URL, "/"),
+		header:          h,
+		transport:       tr,
 		http: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
