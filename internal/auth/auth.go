@@ -98,6 +98,7 @@ func (a *authenticator) storeKey(ctx context.Context, token, source string) (*re
 	}
 	rec, err := a.svc.Verify(ctx, token)
 	if err == nil {
+		// Models is shared with the key cache; the pipeline only reads it.
 		return &record.Principal{Kind: kindAPIKey, ID: rec.ID, Name: rec.Name, Team: rec.Team, Models: rec.Models}, nil
 	}
 	id, _ := keys.PublicID(token)

@@ -42,6 +42,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (plaintext string,
 			return "", nil, fmt.Errorf("create key: %w", err)
 		}
 		s.cache.put(newEntry(clone(rec), now))
+		s.log.LogAttrs(ctx, slog.LevelInfo, "api key created", slog.String("key_id", id),
+			slog.String("name", rec.Name), slog.String("team", rec.Team))
 		return token, rec, nil
 	}
 	return "", nil, fmt.Errorf("create key: %d id collisions in a row", createAttempts)
@@ -56,6 +58,7 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke key: %w", err)
 	}
 	s.reload(ctx, id, now)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "api key revoked", slog.String("key_id", id))
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package keys
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -115,5 +117,26 @@ func TestListShowsUnflushedUse(t *testing.T) {
 	}
 	if len(all) != 1 || all[0].ID != rec.ID || all[0].LastUsedAt == nil {
 		t.Errorf("List = %+v, want the key with its last use", all)
+	}
+}
+
+func TestManagementLogsNoSecret(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, _ := newTestService(t, Options{Logger: log})
+	key, rec := mustCreate(t, s, CreateInput{Name: "k"})
+	key2, _, err := s.Rotate(t.Context(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "api key created") || !strings.Contains(out, "api key revoked") || !strings.Contains(out, rec.ID) {
+		t.Errorf("management actions not logged:\n%s", out)
+	}
+	for _, k := range []string{key, key2} {
+		if strings.Contains(out, k[16:]) {
+			t.Errorf("log contains a secret:\n%s", out)
+		}
 	}
 }

@@ -26,7 +26,7 @@ const (
 // FlushInterval and once more when ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	s.fullSync(ctx)
-	refresh := time.NewTicker(s.opts.CacheTTL / 2)
+	refresh := time.NewTicker(max(s.opts.CacheTTL/2, time.Millisecond))
 	full := time.NewTicker(fullSyncInterval)
 	flush := time.NewTicker(s.opts.FlushInterval)
 	defer refresh.Stop()
