@@ -54,8 +54,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (plaintext string,
 // an error.
 func (s *Service) Revoke(ctx context.Context, id string) error {
 	now := s.opts.Now()
+	// The store's error already names the operation and the id.
 	if err := s.st.Revoke(ctx, id, now); err != nil {
-		return fmt.Errorf("revoke key: %w", err)
+		return err
 	}
 	s.reload(ctx, id, now)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "api key revoked", slog.String("key_id", id))
@@ -123,9 +124,5 @@ func (s *Service) List(ctx context.Context) ([]*store.KeyRecord, error) {
 
 // Get returns one key.
 func (s *Service) Get(ctx context.Context, id string) (*store.KeyRecord, error) {
-	rec, err := s.st.Get(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("get key: %w", err)
-	}
-	return rec, nil
+	return s.st.Get(ctx, id)
 }
