@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/reasoning"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
 
@@ -22,9 +23,10 @@ type Target struct {
 
 // Route is a compiled route. It is immutable once built.
 type Route struct {
-	Name      string
-	Targets   []Target
-	Reasoning string
+	Name    string
+	Targets []Target
+	// Policy renders the reasoning channel for the client.
+	Policy    reasoning.Policy
 	Heartbeat time.Duration
 	MaxTokens int
 	// MaxAttempts bounds upstream attempts for one request.
@@ -68,13 +70,17 @@ func Build(cfg *config.Config, clients map[string]*upstream.Client) (*Table, err
 func buildRoute(i int, rc *config.Route, clients map[string]*upstream.Client) (*Route, error) {
 	r := &Route{
 		Name:      rc.Name,
-		Reasoning: rc.Reasoning,
 		Heartbeat: rc.Heartbeat,
 		MaxTokens: rc.MaxTokens,
 		Backoff:   rc.Retries.Backoff,
 		exact:     map[string]struct{}{},
 		aliases:   rc.Aliases,
 	}
+	pol, err := reasoning.ParsePolicy(rc.Reasoning)
+	if err != nil {
+		return nil, fmt.Errorf("routes[%d].reasoning: %w", i, err)
+	}
+	r.Policy = pol
 	if r.Name == "" {
 		r.Name = fmt.Sprintf("route-%d", i)
 	}
