@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -83,21 +81,14 @@ func fakeServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	target, err := url.Parse(cfg.Upstreams["sim"].URL)
-	if err != nil {
-		return err
-	}
-	target.Path = strings.TrimSuffix(target.Path, "/v1")
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.FlushInterval = -1
+	upstream := cfg.Upstreams["sim"].URL
 	want := "Bearer " + cfg.Auth.StaticKeys[0].Key
 	client := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
 			http.Error(w, `{"error":{"message":"bad key"}}`, http.StatusUnauthorized)
 			return
 		}
-		r.Header.Del("Authorization")
-		proxy.ServeHTTP(w, r)
+		fakeRelay(w, r, upstream+strings.TrimPrefix(r.URL.Path, "/v1"))
 	})
 	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/readyz" {
@@ -117,6 +108,50 @@ func fakeServe(ctx context.Context, args []string) error {
 	go serveUntil(ctx, aln, admin)
 	return serveUntil(ctx, cln, client)
 }
+
+// fakeRelay forwards r to url and copies the answer back, flushing after
+// every read so that streams pass event by event.
+func fakeRelay(w http.ResponseWriter, r *http.Request, url string) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, url, r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	resp, err := relayClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	flusher := w.(http.Flusher)
+	buf := make([]byte, 16<<10)
+	for range 1_000_000 {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			flusher.Flush()
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			if os.Getenv("RAMPART_BENCH_FAKE_LOG") != "" {
+				f, _ := os.OpenFile(os.Getenv("RAMPART_BENCH_FAKE_LOG"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+				fmt.Fprintf(f, "%s relay: %v (client ctx %v)\n", time.Now().Format(time.StampMicro), err, r.Context().Err())
+				f.Close()
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+// relayClient is the fake gateway's upstream client.
+var relayClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}
 
 // serveUntil serves h on ln until ctx is done.
 func serveUntil(ctx context.Context, ln net.Listener, h http.Handler) error {

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -69,8 +71,9 @@ type phaseResult struct {
 	gap       *histogram
 	// cpu is the CPU time of each of phaseSpec.pids over the window.
 	cpu []time.Duration
-	// firstError describes one failed request, for the log.
-	firstError string
+	// firstError and firstTruncated describe one failed request and one
+	// truncated stream, for the log.
+	firstError, firstTruncated string
 }
 
 // worker is one client goroutine's state. Nothing in it is shared, so the
@@ -180,6 +183,9 @@ func (w *worker) readStream(body io.Reader, start time.Time) {
 	w.res.requests++
 	if err != io.EOF || !sc.complete() {
 		w.res.truncated++
+		if w.res.firstTruncated == "" {
+			w.res.firstTruncated = fmt.Sprintf("after %d events: read error %v, [DONE] %v, error event %v", seen, err, sc.done, sc.failed)
+		}
 	}
 }
 
@@ -236,9 +242,8 @@ func mergeWorkers(workers []*worker) phaseResult {
 		res.latency.Merge(w.res.latency)
 		res.ttft.Merge(w.res.ttft)
 		res.gap.Merge(w.res.gap)
-		if res.firstError == "" {
-			res.firstError = w.res.firstError
-		}
+		res.firstError = cmp.Or(res.firstError, w.res.firstError)
+		res.firstTruncated = cmp.Or(res.firstTruncated, w.res.firstTruncated)
 	}
 	return res
 }

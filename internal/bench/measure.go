@@ -99,8 +99,13 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		if err != nil {
 			return phases{}, fmt.Errorf("bench: phase %s: %w", spec.name, err)
 		}
+		log.Info("phase done", "name", spec.name, "requests", res.requests, "events", res.events,
+			"gateway_cpu", res.cpu[gatewayCPU], "sim_cpu", res.cpu[simCPU])
 		if res.errors > 0 {
 			log.Warn("requests failed", "phase", spec.name, "errors", res.errors, "first", res.firstError)
+		}
+		if res.truncated > 0 {
+			log.Warn("streams truncated", "phase", spec.name, "truncated", res.truncated, "first", res.firstTruncated)
 		}
 		out[i] = res
 	}
