@@ -177,6 +177,7 @@ func TestDelays(t *testing.T) {
 		{"slow_headers body", `{` + reasonerMsg + `,"x_sim":{"slow_headers":"150ms"}}`, nil, Options{}, 150 * time.Millisecond, 150 * time.Millisecond, false},
 		{"slow_headers header", `{` + reasonerMsg + `,"stream":true}`, map[string]string{"X-Sim-Slow-Headers": "0.15"}, Options{}, 150 * time.Millisecond, 150 * time.Millisecond, false},
 		{"ttft streams headers first", `{` + reasonerMsg + `,"stream":true,"x_sim":{"ttft":"200ms"}}`, nil, Options{}, 0, 200 * time.Millisecond, false},
+		{"ttft header", `{` + reasonerMsg + `,"stream":true}`, map[string]string{"X-Sim-TTFT": "200ms"}, Options{}, 0, 200 * time.Millisecond, false},
 		{"tps paces tokens", `{` + reasonerMsg + `,"stream":true,"x_sim":{"tps":100,"events":20}}`, nil, Options{}, 0, 190 * time.Millisecond, false},
 		{"keep-alive while waiting", `{` + reasonerMsg + `,"stream":true}`, nil, Options{TTFT: 200 * time.Millisecond, KeepAlive: 40 * time.Millisecond}, 0, 200 * time.Millisecond, true},
 	}

@@ -76,6 +76,9 @@ func parseDuration(s string) (time.Duration, error) {
 // headerKnobs reads the X-Sim-* headers.
 func headerKnobs(h http.Header) (knobs, error) {
 	var k knobs
+	if !hasSimHeader(h) {
+		return k, nil
+	}
 	var errs []error
 	num := func(name string, dst **int) {
 		if v := h.Get("X-Sim-" + name); v != "" {
@@ -105,7 +108,7 @@ func headerKnobs(h http.Header) (knobs, error) {
 	num("Answer-Tokens", &k.AnswerTokens)
 	num("Events", &k.Events)
 	dur("Slow-Headers", &k.SlowHeaders)
-	dur("TTFT", &k.TTFT)
+	dur("Ttft", &k.TTFT)
 	if v := h.Get("X-Sim-Hang"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -113,7 +116,7 @@ func headerKnobs(h http.Header) (knobs, error) {
 		}
 		k.Hang = &b
 	}
-	if v := h.Get("X-Sim-TPS"); v != "" {
+	if v := h.Get("X-Sim-Tps"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 {
 			errs = append(errs, fmt.Errorf("invalid X-Sim-TPS %q", v))
@@ -127,6 +130,17 @@ func headerKnobs(h http.Header) (knobs, error) {
 		k.Reasoning = &v[0]
 	}
 	return k, errors.Join(errs...)
+}
+
+// hasSimHeader reports whether any X-Sim-* header is present, so that the
+// common case costs one pass over the header names and no allocation.
+func hasSimHeader(h http.Header) bool {
+	for name := range h {
+		if len(name) > 6 && strings.EqualFold(name[:6], "X-Sim-") {
+			return true
+		}
+	}
+	return false
 }
 
 // merge overlays the fields set in o.

@@ -124,10 +124,9 @@ type handlerState struct {
 // begin reads the body, records the request before anything acts on it and
 // starts watching for cancellation. ok is false when the body could not be
 // read, in which case an error was already written.
-func (s *Server) begin(w *statusWriter, r *http.Request) (st *handlerState, body []byte, ok bool) {
+func (s *Server) begin(w *statusWriter, r *http.Request, st *handlerState) (body []byte, ok bool) {
 	received := time.Now()
 	body, err := readBody(w, r)
-	st = &handlerState{}
 	if s.rec.max >= 0 {
 		st.rec = &Recorded{
 			Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(),
@@ -147,9 +146,9 @@ func (s *Server) begin(w *statusWriter, r *http.Request) (st *handlerState, body
 		} else {
 			s.writeError(w, http.StatusBadRequest, "could not read request body", "invalid_request_error")
 		}
-		return st, body, false
+		return body, false
 	}
-	return st, body, true
+	return body, true
 }
 
 // finish completes the record once the handler returns, even on a panic.
@@ -172,10 +171,14 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	var buf bytes.Buffer
 	if r.ContentLength > 0 && r.ContentLength <= maxBodyBytes {
-		buf.Grow(int(r.ContentLength))
+		// The server stops the body at Content-Length, so one exact read
+		// suffices.
+		buf := make([]byte, r.ContentLength)
+		n, err := io.ReadFull(r.Body, buf)
+		return buf[:n], err
 	}
+	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return buf.Bytes(), err

@@ -150,8 +150,9 @@ func (s *Server) Models() []string { return append([]string(nil), s.models...) }
 // without the /v1 prefix, as the DeepSeek API accepts them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
-	rec, body, ok := s.begin(rw, r)
-	defer s.finish(r, rec, rw)
+	var st handlerState
+	body, ok := s.begin(rw, r, &st)
+	defer s.finish(r, &st, rw)
 	if !ok {
 		return
 	}
