@@ -53,4 +53,3 @@ func TestRecordingBounds(t *testing.T) {
 		})
 	}
 }
-

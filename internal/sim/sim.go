@@ -9,6 +9,21 @@
 // from X-Sim-* request headers (body wins): status, retry_after, drop_after,
 // hang, slow_headers, ttft, tps, reasoning_tokens, answer_tokens, answer,
 // reasoning and events. See knobs.go for their meaning.
+//
+// Choices where the real servers differ between versions:
+//   - vLLM and SGLang with a reasoning parser send "reasoning_content" only
+//     (as vLLM up to 0.9 does), not the newer duplicate "reasoning" field.
+//   - DeepSeek applies max_tokens to the answer alone; the other flavours
+//     count reasoning and answer together. Think tags count as no tokens.
+//   - DeepSeek rejects any message carrying a reasoning_content key, even
+//     null, for deepseek-reasoner, so a gateway must remove the key.
+//   - Usage goes in the chunk with finish_reason on DeepSeek streams; with
+//     stream_options.include_usage every flavour sends it instead in a final
+//     chunk with "choices":[], as OpenAI does.
+//   - Ids derive from the seed and a request counter and "created" from
+//     Options.Now, so a fixed clock makes responses reproducible byte for
+//     byte; generated text derives from the seed, the model and the
+//     messages, so the streaming and non-streaming forms of a prompt agree.
 package sim
 
 import (
