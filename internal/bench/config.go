@@ -20,6 +20,7 @@ type gatewayConfig struct {
 	Routes    []routeConfig             `yaml:"routes"`
 }
 
+// listenConfig is the client listener: address and caps.
 type listenConfig struct {
 	Addr                string `yaml:"addr"`
 	MaxInFlight         int    `yaml:"max_in_flight"`
@@ -27,25 +28,30 @@ type listenConfig struct {
 	MaxConnectionsPerIP int    `yaml:"max_connections_per_ip"`
 }
 
+// adminConfig is the admin listener, polled for /readyz.
 type adminConfig struct {
 	Addr string `yaml:"addr"`
 }
 
+// authConfig turns off store keys and admits the static benchmark key.
 type authConfig struct {
 	APIKeys    bool              `yaml:"api_keys"`
 	StaticKeys []staticKeyConfig `yaml:"static_keys"`
 }
 
+// staticKeyConfig is one key given in the file.
 type staticKeyConfig struct {
 	Name string `yaml:"name"`
 	Key  string `yaml:"key"`
 }
 
+// upstreamConfig is the simulator as the one upstream.
 type upstreamConfig struct {
 	URL    string `yaml:"url"`
 	Flavor string `yaml:"flavor"`
 }
 
+// routeConfig sends the DeepSeek models to the simulator.
 type routeConfig struct {
 	Name      string         `yaml:"name"`
 	Models    []string       `yaml:"models"`

@@ -131,3 +131,31 @@ func TestOpenStreamsCountsFailures(t *testing.T) {
 		t.Errorf("opened %d, failed %d, %v KiB/stream; want 10 failed", res.opened, res.failed, res.kbPerStream())
 	}
 }
+
+// benchmarkWorker measures the load generator's own cost per request
+// against a loopback fake simulator.
+func benchmarkWorker(b *testing.B, body []byte, stream bool) {
+	srv := httptest.NewServer(fakeSimHandler())
+	b.Cleanup(srv.Close)
+	client := newClient(1)
+	b.Cleanup(client.CloseIdleConnections)
+	spec := &phaseSpec{url: srv.URL + "/v1/chat/completions", body: body, stream: stream}
+	now := time.Now()
+	w := &worker{client: client, spec: spec, winStart: now, stop: now.Add(time.Hour), buf: make([]byte, streamBufSize)}
+	w.res = phaseResult{latency: newHistogram(), ttft: newHistogram(), gap: newHistogram()}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.once(context.Background())
+	}
+	if w.res.errors > 0 || w.res.truncated > 0 {
+		b.Fatalf("errors %d, truncated %d: %s", w.res.errors, w.res.truncated, w.res.firstError)
+	}
+}
+
+func BenchmarkWorkerPlain(b *testing.B) {
+	benchmarkWorker(b, chatBody(DefaultBodyBytes, false, ""), false)
+}
+
+func BenchmarkWorkerStream(b *testing.B) {
+	benchmarkWorker(b, chatBody(DefaultBodyBytes, true, `{"events":200}`), true)
+}
