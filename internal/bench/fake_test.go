@@ -140,11 +140,8 @@ func fakeRelay(w http.ResponseWriter, r *http.Request, url string) {
 			return
 		}
 		if err != nil {
-			if os.Getenv("RAMPART_BENCH_FAKE_LOG") != "" {
-				f, _ := os.OpenFile(os.Getenv("RAMPART_BENCH_FAKE_LOG"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-				fmt.Fprintf(f, "%s relay: %v (client ctx %v)\n", time.Now().Format(time.StampMicro), err, r.Context().Err())
-				f.Close()
-			}
+			// Abort, as a gateway does, so the client sees a truncated
+			// stream rather than a clean end.
 			panic(http.ErrAbortHandler)
 		}
 	}
