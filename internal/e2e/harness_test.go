@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +37,7 @@ type env struct {
 	sims   map[string]*sim.Server
 	client openai.Client
 	logs   *syncBuffer
+	yaml   string // the configuration the gateway started with
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -47,6 +50,7 @@ type upstreamSpec struct {
 	URL      string
 	Flavor   string
 	Timeouts string // YAML flow mapping body, such as "first_byte: 300ms"
+	APIKey   string // provider credential the gateway sends upstream
 }
 
 // routeSpec is one route of a test configuration.
@@ -58,12 +62,32 @@ type routeSpec struct {
 	Extra     string // more YAML lines, indented by 4
 }
 
+// startOpts are the harness settings beyond upstreams and routes.
+type startOpts struct {
+	// Listen holds more client listener fields, as a YAML flow mapping
+	// body such as "max_body_bytes: 1024, read_header_timeout: 1s".
+	Listen string
+	// ConfigFile writes the configuration to a file and starts the gateway
+	// with it as Options.ConfigPath, so that Reload reads that file.
+	ConfigFile bool
+}
+
 // start builds a configuration from the specs and runs a gateway on it.
 func start(t *testing.T, ups []upstreamSpec, routes []routeSpec, extra string) *env {
 	t.Helper()
+	return startWith(t, startOpts{}, ups, routes, extra)
+}
+
+// startWith is start with listener fields and a configuration file.
+func startWith(t *testing.T, o startOpts, ups []upstreamSpec, routes []routeSpec, extra string) *env {
+	t.Helper()
 	e := &env{t: t, sims: map[string]*sim.Server{}, logs: &syncBuffer{}}
 	var y strings.Builder
-	fmt.Fprintf(&y, "listen: {addr: 127.0.0.1:0}\nadmin: {addr: 127.0.0.1:0}\ndata_dir: %s\n", t.TempDir())
+	listen := "addr: 127.0.0.1:0"
+	if o.Listen != "" {
+		listen += ", " + o.Listen
+	}
+	fmt.Fprintf(&y, "listen: {%s}\nadmin: {addr: 127.0.0.1:0}\ndata_dir: %s\n", listen, t.TempDir())
 	fmt.Fprintf(&y, "auth: {api_keys: false, static_keys: [{name: test, team: qa, key: %s}]}\n", testKey)
 	y.WriteString("upstreams:\n")
 	for _, u := range ups {
@@ -83,6 +107,9 @@ func start(t *testing.T, ups []upstreamSpec, routes []routeSpec, extra string) *
 		if u.Timeouts != "" {
 			fmt.Fprintf(&y, "    timeouts: {%s}\n", u.Timeouts)
 		}
+		if u.APIKey != "" {
+			fmt.Fprintf(&y, "    api_key: %s\n", u.APIKey)
+		}
 	}
 	y.WriteString("routes:\n")
 	for _, r := range routes {
@@ -96,10 +123,18 @@ func start(t *testing.T, ups []upstreamSpec, routes []routeSpec, extra string) *
 		}
 	}
 	y.WriteString(extra)
-	return e.run(y.String())
+	e.yaml = y.String()
+	var path string
+	if o.ConfigFile {
+		path = filepath.Join(t.TempDir(), "rampart.yaml")
+		if err := os.WriteFile(path, []byte(e.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e.run(e.yaml, path)
 }
 
-func (e *env) run(yaml string) *env {
+func (e *env) run(yaml, path string) *env {
 	t := e.t
 	cfg, err := config.Parse([]byte(yaml), "e2e.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -107,7 +142,7 @@ func (e *env) run(yaml string) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: log})
+	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: log, ConfigPath: path})
 	if err != nil {
 		cancel()
 		t.Fatalf("gateway: %v", err)
@@ -116,6 +151,9 @@ func (e *env) run(yaml string) *env {
 	go func() { e.done <- g.Run(ctx, 5*time.Second) }()
 	t.Cleanup(e.stop)
 	e.base = "http://" + g.ClientAddr()
+	if cfg.Listen.TLS != nil {
+		e.base = "https://" + g.ClientAddr()
+	}
 	e.admin = "http://" + g.AdminAddr()
 	e.client = openai.NewClient(option.WithBaseURL(e.base+"/v1"), option.WithAPIKey(testKey), option.WithMaxRetries(0))
 	waitFor(t, 5*time.Second, func() bool {
