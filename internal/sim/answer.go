@@ -53,7 +53,9 @@ func (s *Server) writeBody(w *statusWriter, out []byte, k knobs) {
 		w.Flush()
 		panic(http.ErrAbortHandler)
 	}
-	_, _ = w.Write(out)
+	if _, err := w.Write(out); err == nil {
+		w.markFinished()
+	}
 }
 
 // appendChatBody renders a chat.completion object.

@@ -351,3 +351,23 @@ func TestLiteralTextKnobs(t *testing.T) {
 		t.Errorf("completion tokens %d, want 7", st.usage.CompletionTokens)
 	}
 }
+
+func TestClientLeavesMidStream(t *testing.T) {
+	t.Parallel()
+	s, ts := startSim(t, Options{})
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	resp := post(ctx, t, ts.URL+"/v1/chat/completions", `{`+reasonerMsg+`,"stream":true,"x_sim":{"tps":50,"events":500}}`, nil)
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(resp.Body, buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	rec := s.Requests()[0]
+	if err := rec.Wait(testCtx(t)); err != nil {
+		t.Fatal("stream did not stop after the client left")
+	}
+	if !rec.Cancelled || rec.Status != http.StatusOK {
+		t.Errorf("record: cancelled=%v status=%d", rec.Cancelled, rec.Status)
+	}
+}

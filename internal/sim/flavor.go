@@ -165,7 +165,11 @@ func (s *Server) writeError(w http.ResponseWriter, status int, msg, code string)
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	if _, err := w.Write(body); err == nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.markFinished()
+		}
+	}
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 is replaced rather

@@ -189,7 +189,9 @@ func (s *Server) streamText(ctx context.Context, w *statusWriter, c *completion,
 			return
 		}
 	}
-	ch.send(append(ch.buf[:0], doneEvent...))
+	if ch.send(append(ch.buf[:0], doneEvent...)) {
+		w.markFinished()
+	}
 }
 
 // durationOf converts a knob duration.

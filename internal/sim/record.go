@@ -156,11 +156,19 @@ func (s *Server) finish(r *http.Request, st *handlerState, w *statusWriter) {
 	if st.rec == nil {
 		return
 	}
-	if !st.stop() {
+	var at time.Time
+	switch {
+	case !st.stop():
 		// The context was cancelled while the handler ran.
 		<-st.cancelled
+		at = st.at
+	case r.Context().Err() != nil:
+		// Cancelled, but the handler saw it before the callback started.
+		at = time.Now()
+	}
+	if !at.IsZero() && (w.finished.IsZero() || at.Before(w.finished)) {
 		st.rec.Cancelled = true
-		st.rec.CancelledAt = st.at
+		st.rec.CancelledAt = at
 	}
 	st.rec.Status = w.status
 	close(st.rec.Done)

@@ -218,6 +218,7 @@ func (s *Server) health(ctx context.Context, w *statusWriter, _ []byte, k knobs)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+	w.markFinished()
 }
 
 // statusWriter remembers the status sent, for the request record, and keeps
@@ -225,7 +226,13 @@ func (s *Server) health(ctx context.Context, w *statusWriter, _ []byte, k knobs)
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// finished is when the last byte of a complete response was written.
+	finished time.Time
 }
+
+// markFinished notes that the response is complete, so that a client that
+// leaves afterwards does not count as a cancellation.
+func (w *statusWriter) markFinished() { w.finished = time.Now() }
 
 // WriteHeader records the status before sending it.
 func (w *statusWriter) WriteHeader(code int) {

@@ -134,7 +134,9 @@ func (ch *chunker) finish() {
 		}
 	}
 	ch.buf = ch.buf[:0]
-	ch.send(append(ch.buf, doneEvent...))
+	if ch.send(append(ch.buf, doneEvent...)) {
+		ch.w.markFinished()
+	}
 }
 
 // start begins an event in the reused buffer.
