@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -44,6 +45,11 @@ var verbs = map[string]verb{
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The request path allocates little and briefly: a higher GC target
+		// trades a few MiB of heap for less collector CPU per request.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/accesslog"
 	"github.com/rampart-gw/rampart/internal/bench"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/gateway"
@@ -97,7 +98,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	log := newLogger(stderr, cfg.Log)
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *file, Log: log, AccessLog: newLogger(stdout, cfg.Log)})
+	access := accesslog.NewBufferedWriter(stdout, 100*time.Millisecond)
+	defer access.Close()
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *file, Log: log, AccessLog: newLogger(access, cfg.Log)})
 	if err != nil {
 		return err
 	}

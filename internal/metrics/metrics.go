@@ -4,7 +4,6 @@
 package metrics
 
 import (
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rampart-gw/rampart/internal/record"
@@ -154,4 +153,3 @@ func errorCodeLabel(code string) string {
 	}
 	return "other"
 }
-

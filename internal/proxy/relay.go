@@ -171,6 +171,7 @@ type streamer struct {
 	closed    bool
 	lastWrite time.Time
 	dlSet     time.Time
+	dirty     bool // written but not yet flushed
 	werr      error
 
 	lastEvent atomic.Int64 // unix nanos of the last upstream activity
@@ -219,7 +220,10 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	st.startTimer()
 	defer st.close()
 
-	rd := sse.NewReader(resp.Body, ex.s.Limits.MaxEventBytes)
+	// Events are written as they are handled and flushed just before the
+	// relay would wait for the upstream: each event reaches the client
+	// before any wait, and a burst already received costs one flush.
+	rd := sse.NewReader(flushBeforeRead{r: resp.Body, st: st}, ex.s.Limits.MaxEventBytes)
 	for {
 		ev, err := rd.Next()
 		if err != nil {
@@ -383,7 +387,8 @@ func (ex *exchange) endStreamWithError(e *apierr.Error) {
 	_ = http.NewResponseController(ex.w).Flush()
 }
 
-// write sends b and flushes it; false when the client is gone.
+// write sends b; it is flushed before the relay next waits for the
+// upstream. False when the client is gone.
 func (st *streamer) write(b []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -396,16 +401,38 @@ func (st *streamer) write(b []byte) bool {
 		st.cancel(upstream.ErrClientGone)
 		return false
 	}
-	st.flushLocked()
-	return st.werr == nil
+	st.dirty = true
+	return true
+}
+
+// flush sends what was written; the relay calls it before it waits.
+func (st *streamer) flush() {
+	st.mu.Lock()
+	if st.dirty && !st.closed && st.werr == nil {
+		st.flushLocked()
+	}
+	st.mu.Unlock()
 }
 
 func (st *streamer) flushLocked() {
+	st.dirty = false
 	if err := st.rc.Flush(); err != nil {
 		st.werr = err
 		st.cancel(upstream.ErrClientGone)
 	}
 	st.lastWrite = time.Now()
+}
+
+// flushBeforeRead flushes the client's stream before each read of the
+// upstream body, that is, before the relay can block.
+type flushBeforeRead struct {
+	r  io.Reader
+	st *streamer
+}
+
+func (f flushBeforeRead) Read(p []byte) (int, error) {
+	f.st.flush()
+	return f.r.Read(p)
 }
 
 // refreshDeadlineLocked moves the write deadline forward at most once a
@@ -466,9 +493,13 @@ func (st *streamer) onTick() {
 
 var heartbeatLine = []byte(": keep-alive\n\n")
 
-// close stops the timer; no write happens after close returns.
+// close flushes what is pending and stops the timer; no write happens
+// after close returns.
 func (st *streamer) close() {
 	st.mu.Lock()
+	if st.dirty && st.werr == nil {
+		st.flushLocked()
+	}
 	st.closed = true
 	st.mu.Unlock()
 	if st.timer != nil {

@@ -50,6 +50,7 @@ type Client struct {
 	transport *http.Transport
 	http      *http.Client
 	fp        string // fingerprint of the settings, to reuse clients
+	urls      map[string]*url.URL
 }
 
 // New builds a client for an upstream. It reads TLS files, so it may fail.
@@ -80,8 +81,10 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 		DisableCompression:     true, // relay bytes as they come; never buffer for gzip
 		MaxResponseHeaderBytes: 1 << 20,
 		ForceAttemptHTTP2:      parsed.Scheme == "https",
-		WriteBufferSize:        16 << 10,
-		ReadBufferSize:         32 << 10,
+		// Small buffers keep thousands of open streams cheap; larger
+		// bodies simply take more reads and writes.
+		WriteBufferSize: 8 << 10,
+		ReadBufferSize:  8 << 10,
 	}
 	h := make(http.Header, len(u.Headers)+2)
 	for k, v := range u.Headers {
@@ -106,7 +109,15 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 				return http.ErrUseLastResponse
 			},
 		},
-		fp: Fingerprint(u),
+		fp:   Fingerprint(u),
+		urls: map[string]*url.URL{},
+	}
+	for _, p := range []string{"/chat/completions", "/completions", "/embeddings", "/models"} {
+		pu, err := url.Parse(c.base + p)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %s: url: %w", name, err)
+		}
+		c.urls[p] = pu
 	}
 	return c, nil
 }
@@ -126,10 +137,16 @@ func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
 // Do posts body to the upstream path (such as "/chat/completions"). The
 // caller closes the response body. ctx bounds the whole exchange.
 func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	u, ok := c.urls[path]
+	if !ok {
+		return nil, fmt.Errorf("upstream %s: unknown path %q", c.Name, path)
+	}
+	// The URL is parsed once per upstream, not once per request.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
+	req.URL, req.Host = u, u.Host
 	h := req.Header
 	for k, v := range c.header {
 		h[k] = v
