@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,6 +41,13 @@ func (g *Gateway) adminHandler() http.Handler {
 		api.Handle("/admin/v1/keys/", kh)
 	}
 	mux.Handle("/admin/", g.requireAdmin(api))
+	// Profiles are for operators diagnosing the gateway; they sit behind
+	// the same protection as the admin API.
+	prof := http.NewServeMux()
+	prof.HandleFunc("/debug/pprof/", pprof.Index)
+	prof.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	prof.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/pprof/", g.requireAdmin(prof))
 	return mux
 }
 

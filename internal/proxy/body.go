@@ -12,15 +12,25 @@ import (
 	"github.com/rampart-gw/rampart/internal/apierr"
 )
 
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // readBody reads the whole request body under the size cap, with an idle
 // deadline between reads. The cap is enforced while reading, so a chunked
 // body or a lying Content-Length cannot make the gateway buffer more.
-func (ex *exchange) readBody() ([]byte, error) {
+//
+// After a failure the read deadline stays in place: net/http drains an
+// unread body after the handler returns, to reuse the connection, and
+// without a deadline a client that declared a body it never sends would
+// hold the connection, and never get its answer.
+func (ex *exchange) readBody() (_ []byte, err error) {
 	lim := ex.s.Limits
 	r := ex.r
+	rc := http.NewResponseController(ex.w)
+	deadline := lim.BodyIdleTimeout > 0
 	if r.ContentLength > lim.MaxBodyBytes {
+		if deadline {
+			_ = rc.SetReadDeadline(time.Now().Add(lim.BodyIdleTimeout))
+		}
 		return nil, tooLarge(lim.MaxBodyBytes)
 	}
 	bp := bodyPool.Get().(*[]byte)
@@ -29,10 +39,8 @@ func (ex *exchange) readBody() ([]byte, error) {
 	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
 		buf = make([]byte, 0, r.ContentLength+1)
 	}
-	rc := http.NewResponseController(ex.w)
-	deadline := lim.BodyIdleTimeout > 0
 	defer func() {
-		if deadline {
+		if deadline && err == nil {
 			// The server's background read that detects a closed client
 			// must not inherit the body deadline.
 			_ = rc.SetReadDeadline(time.Time{})

@@ -19,7 +19,7 @@ const DefaultMaxEvent = 1 << 20
 
 // bufSize is the size of the read buffer. Most events fit in it whole, so a
 // line is copied only when it straddles two reads.
-const bufSize = 8 << 10
+const bufSize = 4 << 10
 
 // ErrEventTooLarge reports an event (or a single line) larger than the cap
 // given to NewReader. The reader stops at it: the stream cannot be resynced

@@ -83,8 +83,8 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 		ForceAttemptHTTP2:      parsed.Scheme == "https",
 		// Small buffers keep thousands of open streams cheap; larger
 		// bodies simply take more reads and writes.
-		WriteBufferSize: 8 << 10,
-		ReadBufferSize:  8 << 10,
+		WriteBufferSize: 4 << 10,
+		ReadBufferSize:  4 << 10,
 	}
 	h := make(http.Header, len(u.Headers)+2)
 	for k, v := range u.Headers {
