@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/rampart-gw/rampart/internal/sim"
+)
+
+func TestCheckVerb(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("upstreams:\n  a: {url: ftp://x, flavor: llama}\nroutes:\n  - {models: [m], upstreams: [b]}\nlisten: {adr: 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderrRe string
+	}{
+		{"valid example", []string{"check", "-c", "../../examples/quickstart.yaml"}, 0, "configuration OK", ""},
+		{"every problem with its path and line", []string{"check", "-c", bad}, 1, "",
+			`(?s)bad\.yaml:2: upstreams\.a\.flavor: .*bad\.yaml:4: routes\[0\]\.upstreams\[0\]: unknown upstream "b".*listen\.adr: unknown field`},
+		{"missing file", []string{"check", "-c", filepath.Join(dir, "nope.yaml")}, 1, "", "nope.yaml"},
+		{"no -c", []string{"check"}, 1, "", "-c FILE is required"},
+		{"unknown verb", []string{"frobnicate"}, 2, "", `unknown verb "frobnicate"`},
+		{"version", []string{"version"}, 0, "rampart ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			code := run(tt.args, &out, &errb)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errb.String())
+			}
+			if !strings.Contains(out.String(), tt.stdout) {
+				t.Errorf("stdout %q lacks %q", out.String(), tt.stdout)
+			}
+			if tt.stderrRe != "" && !regexp.MustCompile(tt.stderrRe).MatchString(errb.String()) {
+				t.Errorf("stderr %q does not match %s", errb.String(), tt.stderrRe)
+			}
+		})
+	}
+}
+
+// lineWriter collects output and signals each complete line.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		i := bytes.IndexByte(w.buf.Bytes(), '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.buf.Next(i + 1))
+		select {
+		case w.lines <- strings.TrimSpace(line):
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// TestDemoVerb runs `rampart demo` as a newcomer would and talks to it
+// with the official SDK using the printed key.
+func TestDemoVerb(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data", t.TempDir()}, out, io.Discard)
+	}()
+	var key, addr string
+	deadline := time.After(10 * time.Second)
+	for key == "" {
+		select {
+		case l := <-out.lines:
+			if k, ok := strings.CutPrefix(l, "API key: "); ok {
+				key = k
+			}
+			if m := regexp.MustCompile(`gateway on http://(\S+)`).FindStringSubmatch(l); m != nil {
+				addr = m[1]
+			}
+		case err := <-done:
+			t.Fatalf("demo ended early: %v", err)
+		case <-deadline:
+			t.Fatal("no API key line within 10s")
+		}
+	}
+	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "deepseek-reasoner",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+	})
+	if err != nil || resp.Choices[0].Message.Content == "" {
+		t.Fatalf("chat through the demo: %v", err)
+	}
+	// A wrong key is refused.
+	bad := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"), option.WithAPIKey("rk-wrong"), option.WithMaxRetries(0))
+	if _, err := bad.Models.List(ctx); err == nil {
+		t.Fatal("a wrong key was accepted")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo did not stop within 10s")
+	}
+}
+
+// TestQuickstartExample runs examples/quickstart.yaml as written, in front
+// of the simulator at its default address.
+func TestQuickstartExample(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:8000")
+	if err != nil {
+		t.Skipf("the simulator's default address 127.0.0.1:8000 is taken: %v", err)
+	}
+	srv := &http.Server{Handler: sim.New(sim.Options{}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t.Chdir(t.TempDir()) // data_dir is relative
+	cfg, _ := filepath.Abs(filepath.Join(origWD(t), "../../examples/quickstart.yaml"))
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"-c", cfg, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, io.Discard, pw)
+		pw.Close()
+	}()
+	addr := ""
+	sc := bufio.NewScanner(pr)
+	for addr == "" && sc.Scan() {
+		if m := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if addr == "" {
+		t.Fatalf("serve did not report its address: %v", <-done)
+	}
+	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"),
+		option.WithAPIKey("rampart-quickstart-key-change-me"), option.WithMaxRetries(0))
+	s := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:    "deepseek-reasoner",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+	})
+	n := 0
+	for s.Next() {
+		n++
+	}
+	if s.Err() != nil || n == 0 {
+		t.Fatalf("stream through the quickstart: %v after %d chunks", s.Err(), n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+}
+
+var wd, _ = os.Getwd()
+
+func origWD(*testing.T) string { return wd }
