@@ -36,8 +36,11 @@ func (ex *exchange) forward(ep *endpoint) {
 	if !ok || !route.Allowed(rec.Principal.Models, req.Model) {
 		// One answer for "no such model" and "not yours", as OpenAI does,
 		// so that a caller cannot probe which models exist.
-		ex.fail(apierr.BadParam("model", "model_not_found",
-			fmt.Sprintf("The model %q does not exist or you do not have access to it.", clip(req.Model, 128))))
+		// The status is 404, as OpenAI's API answers model_not_found.
+		e := apierr.BadParam("model", "model_not_found",
+			fmt.Sprintf("The model %q does not exist or you do not have access to it.", clip(req.Model, 128)))
+		e.Status = http.StatusNotFound
+		ex.fail(e)
 		return
 	}
 	rec.Route = rt.Name

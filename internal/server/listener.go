@@ -89,6 +89,17 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes the connection. net/http answers 413 and 431 and
+// then closes its side for writing and lingers, so that the client reads
+// the answer before the reset that unread request bytes cause; without this
+// method the wrapper hid that ability and the answer was lost.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func hostOf(a net.Addr) string {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return string(t.IP.To16())
