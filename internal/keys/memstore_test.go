@@ -106,15 +106,6 @@ func (s *memStore) ChangedSince(_ context.Context, since time.Time) ([]*store.Ke
 	return out, nil
 }
 
-// set replaces a record behind the service's back, as another instance
-// would.
-func (s *memStore) set(k *store.KeyRecord) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k.UpdatedAt = time.Now()
-	s.m[k.ID] = copyRec(k)
-}
-
 func copyRec(k *store.KeyRecord) *store.KeyRecord {
 	c := *k
 	c.Models = slices.Clone(k.Models)
