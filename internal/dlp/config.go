@@ -1,0 +1,210 @@
+package dlp
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Action is what happens to a finding.
+type Action string
+
+// Actions, from the least to the most intrusive on the text. Block refuses
+// the whole request (400) or ends the response; the error names the entity
+// type, never the value.
+const (
+	ActionAllow        Action = "allow"        // not reported, not changed
+	ActionLog          Action = "log"          // reported in the record, text unchanged
+	ActionRedact       Action = "redact"       // replaced by a label: [EMAIL]
+	ActionMask         Action = "mask"         // partly hidden: j***@a***.com, ************1234
+	ActionHash         Action = "hash"         // replaced by a keyed HMAC, stable per key: [EMAIL:4f1c2a9b0e7d]
+	ActionPseudonymize Action = "pseudonymize" // replaced by a placeholder restored in the response: <EMAIL_1>
+	ActionBlock        Action = "block"        // refuse
+)
+
+// Direction says whether text goes to the model (request) or comes from it.
+type Direction int
+
+// Directions.
+const (
+	Request Direction = iota
+	Response
+)
+
+// DefaultHoldBack is the default streaming hold-back in bytes: no built-in
+// detector needs a longer window, except private keys, which the stream
+// follows to their END line (see StreamMasker).
+const DefaultHoldBack = 256
+
+// Config is the `dlp:` section of the configuration.
+type Config struct {
+	// MinScore drops findings below this confidence (0 to 1). Default 0.5.
+	// Raising it trades recall (values that leave unmasked) for fewer
+	// false positives on ordinary prompts.
+	MinScore float64 `yaml:"min_score"`
+	// Disabled lists built-in entity types that are not detected at all,
+	// e.g. [IP_ADDRESS, SECRET_HIGH_ENTROPY].
+	Disabled []string `yaml:"disabled"`
+	// Request is the policy for text sent to the model: messages of every
+	// role, tool-call arguments and results, embeddings input.
+	Request Policy `yaml:"request"`
+	// Response is the policy for model output: content, reasoning and tool
+	// calls, streamed or not. Pseudonymize here means mask, since the
+	// client cannot restore a placeholder.
+	Response Policy `yaml:"response"`
+	// Custom adds regex detectors, e.g. employee numbers.
+	Custom []CustomDetector `yaml:"custom"`
+	// Terms adds dictionary detectors, e.g. project code names.
+	Terms []TermDictionary `yaml:"terms"`
+	// ContextWords adds words per entity type that, near a candidate, make
+	// it more likely (phone numbers, dates of birth, SSNs without dashes).
+	ContextWords map[string][]string `yaml:"context_words"`
+	// HoldBack is how many bytes a stream holds back so that a value split
+	// across chunks is still found. Default 256; larger values delay
+	// tokens, smaller ones let long values (JWTs) through split.
+	HoldBack int `yaml:"hold_back"`
+	// HashKey is the HMAC key for the hash action; use one per tenant so
+	// that hashes can be joined within a tenant and not across tenants.
+	// Required when any policy uses hash.
+	HashKey string `yaml:"hash_key"`
+}
+
+// Policy maps entity types to actions for one direction.
+type Policy struct {
+	// PII is the action for personal data without an entry in Types.
+	// Default mask in requests, log in responses.
+	PII Action `yaml:"pii"`
+	// Secrets is the action for SECRET_* types without an entry in Types.
+	// Default redact in both directions: a key must never reach the model
+	// or the client, and refusing the request is often too harsh.
+	Secrets Action `yaml:"secrets"`
+	// Types overrides the action per entity type, e.g. CREDIT_CARD: block.
+	Types map[string]Action `yaml:"types"`
+}
+
+// CustomDetector is a regex detector from configuration.
+type CustomDetector struct {
+	// Type is the entity type reported, upper case, e.g. EMPLOYEE_ID.
+	Type string `yaml:"type"`
+	// Pattern is an RE2 regular expression; the whole match is the value.
+	Pattern string `yaml:"pattern"`
+	// Validator checks each match: luhn, mod97 (IBAN), ssn or empty.
+	Validator string `yaml:"validator"`
+	// Score is the confidence reported. Default 0.8.
+	Score float64 `yaml:"score"`
+	// ContextWords, when set, are required within 64 bytes before a match.
+	ContextWords []string `yaml:"context_words"`
+}
+
+// TermDictionary reports whole-word occurrences of listed terms.
+type TermDictionary struct {
+	// Type is the entity type reported, e.g. PROJECT_CODENAME.
+	Type string `yaml:"type"`
+	// Terms are matched as whole words, ignoring ASCII case.
+	Terms []string `yaml:"terms"`
+	// Score is the confidence reported. Default 0.9.
+	Score float64 `yaml:"score"`
+}
+
+// SetDefaults fills zero values with the documented defaults.
+func (c *Config) SetDefaults() {
+	if c.MinScore == 0 {
+		c.MinScore = 0.5
+	}
+	if c.HoldBack == 0 {
+		c.HoldBack = DefaultHoldBack
+	}
+	if c.Request.PII == "" {
+		c.Request.PII = ActionMask
+	}
+	if c.Request.Secrets == "" {
+		c.Request.Secrets = ActionRedact
+	}
+	if c.Response.PII == "" {
+		c.Response.PII = ActionLog
+	}
+	if c.Response.Secrets == "" {
+		c.Response.Secrets = ActionRedact
+	}
+}
+
+var validActions = map[Action]bool{ActionAllow: true, ActionLog: true, ActionRedact: true, ActionMask: true,
+	ActionHash: true, ActionPseudonymize: true, ActionBlock: true}
+
+var validators = map[string]func(string) bool{
+	"":      func(string) bool { return true },
+	"luhn":  func(v string) bool { return luhn(digitsOf(v)) },
+	"mod97": func(v string) bool { return mod97(strings.ToUpper(strings.ReplaceAll(v, " ", ""))) },
+	"ssn":   func(v string) bool { return validSSN(digitsOf(v)) },
+}
+
+// Validate reports every problem at once, each with its path.
+func (c *Config) Validate() error {
+	var errs []error
+	usesHash := false
+	for dir, p := range map[string]Policy{"request": c.Request, "response": c.Response} {
+		for name, a := range map[string]Action{"pii": p.PII, "secrets": p.Secrets} {
+			errs = append(errs, checkAction(fmt.Sprintf("dlp.%s.%s", dir, name), a))
+			usesHash = usesHash || a == ActionHash
+		}
+		for typ, a := range p.Types {
+			errs = append(errs, checkAction(fmt.Sprintf("dlp.%s.types.%s", dir, typ), a))
+			usesHash = usesHash || a == ActionHash
+		}
+	}
+	if usesHash && c.HashKey == "" {
+		errs = append(errs, errors.New("dlp.hash_key: required when an action is hash"))
+	}
+	if c.MinScore < 0 || c.MinScore > 1 {
+		errs = append(errs, fmt.Errorf("dlp.min_score: %v is outside 0..1", c.MinScore))
+	}
+	if c.HoldBack < 0 || c.HoldBack > 64<<10 {
+		errs = append(errs, fmt.Errorf("dlp.hold_back: %d is outside 0..65536", c.HoldBack))
+	}
+	for i, d := range c.Custom {
+		errs = append(errs, d.validate(fmt.Sprintf("dlp.custom[%d]", i)))
+	}
+	for i, d := range c.Terms {
+		if !validType(d.Type) || len(d.Terms) == 0 {
+			errs = append(errs, fmt.Errorf("dlp.terms[%d]: needs an upper-case type and at least one term", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkAction(path string, a Action) error {
+	if a != "" && !validActions[a] {
+		return fmt.Errorf("%s: unknown action %q", path, a)
+	}
+	return nil
+}
+
+func (d CustomDetector) validate(path string) error {
+	var errs []error
+	if !validType(d.Type) {
+		errs = append(errs, fmt.Errorf("%s.type: %q is not an upper-case entity type", path, d.Type))
+	}
+	if _, err := regexp.Compile(d.Pattern); err != nil || d.Pattern == "" {
+		errs = append(errs, fmt.Errorf("%s.pattern: %w", path, errOr(err, "empty")))
+	}
+	if _, ok := validators[d.Validator]; !ok {
+		errs = append(errs, fmt.Errorf("%s.validator: unknown validator %q", path, d.Validator))
+	}
+	return errors.Join(errs...)
+}
+
+func errOr(err error, msg string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// validType accepts upper-case entity types usable in placeholders.
+func validType(t string) bool {
+	if t == "" || len(t) > 40 {
+		return false
+	}
+	return allOf(t, func(c byte) bool { return isUpper(c) || isDigit(c) || c == '_' })
+}
