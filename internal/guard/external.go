@@ -1,0 +1,156 @@
+package guard
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+)
+
+// externalTypes are the supported external guard protocols.
+var externalTypes = map[string]func(ExternalConfig) caller{
+	"webhook":           func(c ExternalConfig) caller { return webhook{c} },
+	"openai_moderation": func(c ExternalConfig) caller { return moderation{c} },
+	"llama_guard":       func(c ExternalConfig) caller { return llamaGuard{c} },
+}
+
+// decision is what an external guard answered.
+type decision struct {
+	action   string // pass, mask or reject
+	score    float64
+	category string
+	masked   []Message // for mask: the messages to forward instead
+}
+
+// caller speaks one external guard protocol.
+type caller interface {
+	call(ctx context.Context, hc *http.Client, msgs []Message) (decision, error)
+}
+
+type external struct {
+	cfg   ExternalConfig
+	roles map[string]bool
+	c     caller
+	hc    *http.Client
+}
+
+func newExternal(c ExternalConfig) external {
+	return external{cfg: c, roles: set(c.Roles), c: externalTypes[c.Type](c), hc: &http.Client{Timeout: c.Timeout}}
+}
+
+// maxExternalBody bounds what an external guard may send back.
+const maxExternalBody = 1 << 20
+
+// inspectExternal calls each external guard with the messages of its
+// roles. A guard that errs or times out fails closed (block) unless
+// configured open; either way the failure is a verdict, never a silent
+// pass.
+func (g *Guards) inspectExternal(ctx context.Context, msgs []Message, r Result) (Result, error) {
+	for _, e := range g.external {
+		sel, idx := selectRoles(msgs, e.roles)
+		if len(sel) == 0 {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+		d, err := e.c.call(cctx, e.hc, sel)
+		cancel()
+		if ctx.Err() != nil {
+			return r, fmt.Errorf("external guard %s: %w", e.cfg.Name, ctx.Err())
+		}
+		id := "external:" + e.cfg.Name
+		if err != nil {
+			g.log.WarnContext(ctx, "external guard failed", "guard", e.cfg.Name, "fail_mode", e.cfg.FailMode, "err", err)
+			action := ActionBlock
+			if e.cfg.FailMode == "open" {
+				action = ActionFlag
+			}
+			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, action), Verdict{Guard: id, Rule: "unavailable", Score: 1, Category: "error"})
+			continue
+		}
+		switch d.action {
+		case "reject":
+			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, e.cfg.Action), Verdict{Guard: id, Rule: "reject", Score: d.score, Category: d.category})
+		case "mask":
+			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, ActionMask), Verdict{Guard: id, Rule: "mask", Score: d.score, Category: d.category})
+			if !e.cfg.Shadow && !g.cfg.Shadow {
+				r.Messages = applyMask(msgs, r.Messages, idx, d.masked)
+			}
+		}
+	}
+	return r, nil
+}
+
+func shadowIf(shadow bool, action string) string {
+	if shadow {
+		return ActionShadow
+	}
+	return action
+}
+
+func selectRoles(msgs []Message, roles map[string]bool) ([]Message, []int) {
+	var sel []Message
+	var idx []int
+	for i, m := range msgs {
+		if roles[m.Role] {
+			sel = append(sel, m)
+			idx = append(idx, i)
+		}
+	}
+	return sel, idx
+}
+
+// applyMask writes masked texts back into a copy of the request messages.
+func applyMask(orig, cur []Message, idx []int, masked []Message) []Message {
+	if cur == nil {
+		cur = append([]Message(nil), orig...)
+	}
+	for i, m := range masked {
+		if i < len(idx) {
+			cur[idx[i]].Text = m.Text
+		}
+	}
+	return cur
+}
+
+var errStatus = errors.New("unexpected status")
+
+// postJSON sends v and decodes the JSON answer into out.
+func postJSON(ctx context.Context, hc *http.Client, url, key string, v, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxExternalBody))
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w %d", errStatus, resp.StatusCode)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+func joinURL(base, path string) string {
+	return strings.TrimRight(base, "/") + path
+}

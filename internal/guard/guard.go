@@ -1,0 +1,270 @@
+// Package guard inspects prompts on the way in and answers on the way out:
+// jailbreak and prompt-injection detection (direct and indirect),
+// harmful-content filtering in Llama Guard 3's categories, malware and
+// system-prompt leak detection on streamed answers and reasoning, banned
+// topics from config and external guard services, all behind one API the
+// gateway wires into the request and response paths.
+package guard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/rampart-gw/rampart/internal/guard/classifier"
+	"github.com/rampart-gw/rampart/internal/guard/normalize"
+)
+
+// Guard IDs reported in verdicts.
+const (
+	GuardInjection   = "injection"
+	GuardHarmful     = "harmful"
+	GuardObfuscation = "obfuscation"
+	GuardMalware     = "malware"
+	GuardPromptLeak  = "prompt_leak"
+	GuardBanned      = "banned"
+)
+
+// Message is one chat message to inspect. Role is system, developer,
+// user, assistant, tool, function or document (retrieved content).
+type Message struct {
+	Role string
+	Text string
+}
+
+// Verdict is one guard firing.
+type Verdict struct {
+	// Guard is the guard ID, or external:<name>.
+	Guard string `json:"id"`
+	// Rule is the rule ID, or "classifier" for a model score.
+	Rule string `json:"rule"`
+	// Action is block, flag, shadow or mask.
+	Action string `json:"action"`
+	// Score is the calibrated confidence, 1 for rules.
+	Score float64 `json:"score"`
+	// Category refines the guard: jailbreak, direct_injection,
+	// indirect_injection, a Llama Guard category S1-S14, a malware family.
+	Category string `json:"category,omitempty"`
+}
+
+// Blocked reports whether any verdict blocks.
+func Blocked(vs []Verdict) bool {
+	return slices.ContainsFunc(vs, func(v Verdict) bool { return v.Action == ActionBlock })
+}
+
+// Guards is a compiled, immutable guard policy, safe for concurrent use.
+type Guards struct {
+	cfg      Config
+	log      *slog.Logger
+	m        *models
+	banned   []rule
+	external []external
+	roles    struct{ injection, harmful map[string]bool }
+}
+
+// sharedModels decodes the embedded weights once per process.
+var sharedModels = sync.OnceValues(loadModels)
+
+// New validates cfg (after defaults) and compiles it.
+func New(cfg Config, log *slog.Logger) (*Guards, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("guards config: %w", err)
+	}
+	m, err := sharedModels()
+	if err != nil {
+		return nil, err
+	}
+	g := &Guards{cfg: cfg, log: log, m: m, banned: compileBanned(cfg.Banned)}
+	g.roles.injection = set(cfg.Injection.Roles)
+	g.roles.harmful = set(cfg.Harmful.Roles)
+	for _, e := range cfg.External {
+		g.external = append(g.external, newExternal(e))
+	}
+	return g, nil
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// act turns a configured action into the verdict action: off suppresses
+// the verdict, global shadow mode downgrades everything to shadow.
+func (g *Guards) act(action string) (string, bool) {
+	if action == ActionOff || action == "" {
+		return "", false
+	}
+	if g.cfg.Shadow {
+		return ActionShadow, true
+	}
+	return action, true
+}
+
+func (g *Guards) verdict(out []Verdict, action string, v Verdict) []Verdict {
+	a, ok := g.act(action)
+	if !ok {
+		return out
+	}
+	v.Action = a
+	return append(out, v)
+}
+
+// Result is the outcome of inspecting a request.
+type Result struct {
+	Verdicts []Verdict
+	// Messages holds the messages as an external guard masked them, or nil
+	// when none was masked.
+	Messages []Message
+}
+
+// CheckInput runs the input guards over the messages of a request.
+func (g *Guards) CheckInput(ctx context.Context, msgs []Message) ([]Verdict, error) {
+	r, err := g.Inspect(ctx, msgs)
+	return r.Verdicts, err
+}
+
+// CheckText runs the input guards over one text as a message of role
+// (user when empty): the entry point of `rampart scan`.
+func (g *Guards) CheckText(ctx context.Context, role, text string) []Verdict {
+	if role == "" {
+		role = "user"
+	}
+	vs, err := g.CheckInput(ctx, []Message{{Role: role, Text: text}})
+	if err != nil {
+		g.log.WarnContext(ctx, "guard check failed", "err", err)
+	}
+	return vs
+}
+
+// Inspect runs the built-in guards, then the external ones, and returns
+// the verdicts and any masked messages. It returns an error only when ctx
+// ends; a failing external guard yields a verdict by its fail mode.
+func (g *Guards) Inspect(ctx context.Context, msgs []Message) (Result, error) {
+	var r Result
+	for _, m := range msgs {
+		r.Verdicts = g.checkMessage(r.Verdicts, m)
+	}
+	if len(g.external) == 0 {
+		return r, nil
+	}
+	return g.inspectExternal(ctx, msgs, r)
+}
+
+// checkMessage runs the built-in input guards over one message.
+func (g *Guards) checkMessage(out []Verdict, m Message) []Verdict {
+	n := normalize.Normalize(m.Text)
+	if n.Hidden > 0 {
+		out = g.verdict(out, g.cfg.Obfuscation.Action, Verdict{Guard: GuardObfuscation, Rule: "OB-001", Score: 1, Category: "hidden_characters"})
+	}
+	if g.roles.injection[m.Role] {
+		out = g.checkInjection(out, m.Role, &n)
+	}
+	if g.roles.harmful[m.Role] {
+		out = g.checkHarmful(out, &n)
+	}
+	return g.checkBanned(out, &n)
+}
+
+// isDocument reports whether a role carries content the user did not
+// write, where instructions are injected rather than typed.
+func isDocument(role string) bool {
+	return role == "tool" || role == "function" || role == "document"
+}
+
+// texts calls fn with the canonical text and every decoded view until fn
+// returns true.
+func texts(n *normalize.Result, fn func(string) bool) {
+	if fn(n.Text) {
+		return
+	}
+	for _, v := range n.Views {
+		if fn(v.Text) {
+			return
+		}
+	}
+}
+
+func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result) []Verdict {
+	doc := isDocument(role)
+	var hit *rule
+	score := 0.0
+	texts(n, func(t string) bool {
+		if hit = firstMatch(injectionRules, t, nil); hit == nil && doc {
+			hit = firstMatch(documentRules, t, nil)
+		}
+		if hit != nil {
+			return true
+		}
+		score = max(score, g.attackScore(t, doc))
+		return false
+	})
+	act := g.cfg.Injection.Action
+	if hit != nil {
+		cat := hit.Category
+		if doc && cat == "direct_injection" {
+			cat = "indirect_injection"
+		}
+		return g.verdict(out, act, Verdict{Guard: GuardInjection, Rule: hit.ID, Score: 1, Category: cat})
+	}
+	th, cat := g.cfg.Injection.Threshold, "prompt_attack"
+	if doc {
+		th, cat = g.cfg.Injection.DocumentThreshold, "indirect_injection"
+	}
+	if score >= th {
+		return g.verdict(out, act, Verdict{Guard: GuardInjection, Rule: "classifier", Score: round(score), Category: cat})
+	}
+	return out
+}
+
+// attackScore is the classifier score of a text: whole for conversation
+// roles, the highest sentence for documents.
+func (g *Guards) attackScore(t string, doc bool) float64 {
+	if !doc {
+		return g.m.attack.Score(t)
+	}
+	best := 0.0
+	classifier.Segments(t, func(s string) { best = max(best, g.m.indirect.Score(s)) })
+	return best
+}
+
+func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
+	var hit *rule
+	score, text := 0.0, n.Text
+	texts(n, func(t string) bool {
+		if hit = firstMatch(harmfulRules, t, nil); hit != nil {
+			text = t
+			return true
+		}
+		if s := g.m.harmful.Score(t); s > score {
+			score, text = s, t
+		}
+		return false
+	})
+	switch {
+	case hit != nil:
+		return g.verdict(out, g.harmfulAction(hit.Category, g.cfg.Harmful.Action), Verdict{Guard: GuardHarmful, Rule: hit.ID, Score: 1, Category: hit.Category})
+	case score >= g.cfg.Harmful.Threshold:
+		cat := hintCategory(text)
+		return g.verdict(out, g.harmfulAction(cat, g.cfg.Harmful.Action), Verdict{Guard: GuardHarmful, Rule: "classifier", Score: round(score), Category: cat})
+	}
+	return out
+}
+
+// harmfulAction applies a per-category override to the base action.
+func (g *Guards) harmfulAction(cat, base string) string {
+	if a, ok := g.cfg.Harmful.Categories[cat]; ok {
+		return a
+	}
+	return base
+}
+
+func round(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
