@@ -1,0 +1,207 @@
+package dlp
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	// lookBehind is how much already emitted text is kept as context for
+	// detectors that look before a value (birth dates, SSNs, phones).
+	lookBehind = 64
+	// maxPending bounds what a stream holds while a long value (a JWT)
+	// crosses the hold-back window; past it the head of the value is
+	// replaced on its own, as a partial value.
+	maxPending = 16 << 10
+)
+
+// StreamMasker applies the scanner's actions to a stream of text fragments
+// (SSE deltas), holding back at most the configured number of bytes so that
+// a value split across fragments at any offset is still found, and, in the
+// response direction, restoring placeholders split across fragments. One
+// StreamMasker serves one channel of one response (content, reasoning or a
+// tool call's arguments); it is not safe for concurrent use.
+type StreamMasker struct {
+	s        *Scanner
+	dir      Direction
+	v        *Vault
+	hold     int
+	ctx      string // emitted input kept as look-behind context
+	pending  string // input not yet emitted
+	bytes    int    // input bytes emitted so far
+	runes    int    // input code points emitted so far
+	inKey    bool   // inside a private key whose END line is not seen yet
+	findings []Finding
+	blocked  *Finding
+	scratch  []Finding
+}
+
+// NewStreamMasker returns a masker for one stream in direction dir. The
+// vault may be nil when no action pseudonymizes.
+func (s *Scanner) NewStreamMasker(dir Direction, v *Vault) *StreamMasker {
+	return &StreamMasker{s: s, dir: dir, v: v, hold: s.cfg.HoldBack}
+}
+
+// Write adds a fragment and returns the text that is safe to emit now,
+// possibly empty. After a block, Write returns nothing more.
+func (m *StreamMasker) Write(fragment string) string {
+	if m.blocked != nil {
+		return ""
+	}
+	m.pending += fragment
+	if m.inKey && !m.skipKey() {
+		return ""
+	}
+	if len(m.pending) <= m.hold {
+		return ""
+	}
+	return m.emit(false)
+}
+
+// Flush emits everything still held; call it at the end of the stream.
+func (m *StreamMasker) Flush() string {
+	if m.blocked != nil || m.inKey && !m.skipKey() {
+		m.pending = ""
+		return ""
+	}
+	return m.emit(true)
+}
+
+// Findings returns the findings so far, with offsets into the whole stream.
+func (m *StreamMasker) Findings() []Finding { return m.findings }
+
+// Blocked returns the finding that blocked the stream, or nil. The caller
+// should end the stream with an error naming the finding's type.
+func (m *StreamMasker) Blocked() *Finding { return m.blocked }
+
+// emit scans look-behind plus pending text, picks a cut that splits no
+// finding and no placeholder, and returns the processed text before it.
+func (m *StreamMasker) emit(final bool) string {
+	text := m.ctx + m.pending
+	base := len(m.ctx)
+	fs := m.s.scan(text, m.scratch)
+	m.scratch = fs
+	cut := len(text)
+	if !final {
+		cut = runeCut(text, len(text)-m.hold)
+	}
+	var open *Finding
+	for i := range fs {
+		f := &fs[i]
+		if f.ByteStart < cut && f.ByteEnd > cut {
+			if m.keyOpen(f, text) {
+				open = f
+				cut = f.ByteEnd
+			} else if len(m.pending) < maxPending {
+				cut = max(f.ByteStart, base)
+			}
+		}
+	}
+	if !final && m.dir == Response && m.v != nil {
+		if p := openPlaceholder(text[max(base, cut-maxPlaceholder):cut]); p >= 0 {
+			cut = max(base, cut-maxPlaceholder) + p
+		}
+	}
+	cut = max(cut, base)
+	out := m.process(text, base, cut, fs)
+	m.advance(text, base, cut)
+	if open != nil && m.blocked == nil {
+		m.inKey = true
+		m.ctx = ""
+	}
+	return out
+}
+
+// keyOpen reports a private key that runs to the end of the buffer without
+// its END line and whose action changes the text: the stream then replaces
+// it at once and drops the rest of the key as it arrives.
+func (m *StreamMasker) keyOpen(f *Finding, text string) bool {
+	if f.Type != TypePrivateKey || f.ByteEnd != len(strings.TrimRight(text, " \t\r\n")) {
+		return false
+	}
+	a := m.s.Action(f.Type, m.dir)
+	return a != ActionAllow && a != ActionLog && !strings.Contains(text[f.ByteStart:], "-----END")
+}
+
+// process applies actions to text[base:cut] with the findings inside it,
+// recording them with stream offsets.
+func (m *StreamMasker) process(text string, base, cut int, fs []Finding) string {
+	in := fs[:0]
+	for _, f := range fs {
+		if f.ByteEnd <= base || f.ByteStart >= cut {
+			continue
+		}
+		f.ByteStart, f.ByteEnd = max(f.ByteStart, base)-base, min(f.ByteEnd, cut)-base
+		in = append(in, f)
+	}
+	seg := text[base:cut]
+	fillRuneOffsets(seg, in)
+	out, kept, blocked := m.s.apply(seg, in, m.dir, m.v)
+	for _, f := range kept {
+		f.ByteStart, f.ByteEnd = f.ByteStart+m.bytes, f.ByteEnd+m.bytes
+		f.Start, f.End = f.Start+m.runes, f.End+m.runes
+		m.findings = append(m.findings, f)
+	}
+	if blocked != nil {
+		b := *blocked
+		b.ByteStart, b.ByteEnd = b.ByteStart+m.bytes, b.ByteEnd+m.bytes
+		b.Start, b.End = b.Start+m.runes, b.End+m.runes
+		// Emit only up to the blocked value's replacement.
+		if end := strings.Index(out, "["+Label(b.Type)+"]"); end >= 0 {
+			out = out[:end+len(Label(b.Type))+2]
+		}
+		m.blocked = &b
+	}
+	return out
+}
+
+// advance moves the emitted input into the look-behind context.
+func (m *StreamMasker) advance(text string, base, cut int) {
+	m.bytes += cut - base
+	m.runes += utf8.RuneCountInString(text[base:cut])
+	m.pending = text[cut:]
+	ctx := text[:cut]
+	if len(ctx) > lookBehind {
+		ctx = ctx[runeCut(ctx, len(ctx)-lookBehind):]
+	}
+	m.ctx = ctx
+}
+
+// skipKey drops private key text up to and including its END line. It
+// reports whether the END line was found; until then it keeps only a tail
+// that may hold the start of the END line.
+func (m *StreamMasker) skipKey() bool {
+	i := strings.Index(m.pending, "-----END ")
+	if i >= 0 {
+		if j := strings.Index(m.pending[i+9:], "-----"); j >= 0 {
+			end := i + 9 + j + 5
+			m.bytes += end
+			m.runes += utf8.RuneCountInString(m.pending[:end])
+			m.pending = m.pending[end:]
+			m.inKey = false
+			return true
+		}
+		return false
+	}
+	if keep := 80; len(m.pending) > keep {
+		drop := runeCut(m.pending, len(m.pending)-keep)
+		m.bytes += drop
+		m.runes += utf8.RuneCountInString(m.pending[:drop])
+		m.pending = m.pending[drop:]
+	}
+	return false
+}
+
+// runeCut moves i back to a rune start, clamped to [0, len(s)].
+func runeCut(s string, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	if i >= len(s) {
+		return len(s)
+	}
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
+}
