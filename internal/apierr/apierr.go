@@ -130,12 +130,10 @@ func (e *Error) JSON() []byte {
 	return b.Bytes()
 }
 
-// quote renders s as a JSON string; invalid UTF-8 is replaced.
+// quote renders s as a JSON string. Invalid UTF-8 is replaced by U+FFFD;
+// AppendQuote reports it as an error after replacing it, which is all a
+// message needs.
 func quote(s string) []byte {
-	b, err := jsontext.AppendQuote(nil, s)
-	if err != nil {
-		// AppendQuote reports invalid UTF-8 after replacing it.
-		return b
-	}
+	b, _ := jsontext.AppendQuote(nil, s)
 	return b
 }
