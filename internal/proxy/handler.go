@@ -180,6 +180,7 @@ func (ex *exchange) finish() {
 			ex.s.Log.Error("panic while serving a request",
 				"request_id", rec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
+		started := ex.wroteHeader
 		if ex.streaming {
 			ex.endStreamWithError(apierr.New(http.StatusInternalServerError, apierr.TypeServer,
 				"internal_error", "The gateway failed while relaying the stream."))
@@ -187,7 +188,12 @@ func (ex *exchange) finish() {
 			ex.fail(fmt.Errorf("panic: %v", p))
 		}
 		rec.Outcome = "error"
-		defer panic(http.ErrAbortHandler)
+		// A 500 written here reaches the client only if the handler returns
+		// normally: an abort drops the unflushed answer. An answer that had
+		// already started is cut instead, so it cannot pass for complete.
+		if abort || started {
+			defer panic(http.ErrAbortHandler)
+		}
 	}
 	if ex.writeDL {
 		_ = http.NewResponseController(ex.w).SetWriteDeadline(time.Time{})
