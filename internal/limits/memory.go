@@ -34,8 +34,10 @@ type Memory struct {
 type memShard struct {
 	mu sync.Mutex
 	m  map[string]memEntry
+	// swept is when the shard was last swept whole (unix nanoseconds).
+	swept int64
 	// pad keeps shards on separate cache lines.
-	_ [40]byte
+	_ [32]byte
 }
 
 type memEntry struct {
@@ -152,7 +154,9 @@ func (s *memShard) add(o *Op, now int64, m *Memory) int64 {
 }
 
 // makeRoom drops a few expired counters and, when the shard is still full,
-// evicts the counter that expires soonest among a sample.
+// sweeps it whole (at most once a second, so that a flood of live counters
+// cannot make every insertion pay for a sweep) or else evicts the counter
+// that expires soonest among a sample.
 func (s *memShard) makeRoom(now int64, m *Memory) {
 	n := 0
 	for k, e := range s.m {
@@ -165,6 +169,12 @@ func (s *memShard) makeRoom(now int64, m *Memory) {
 	}
 	if len(s.m) < m.perShard {
 		return
+	}
+	if now-s.swept >= int64(time.Second) {
+		s.swept = now
+		if s.sweep(now) > 0 {
+			return
+		}
 	}
 	victim, soonest, n := "", int64(0), 0
 	for k, e := range s.m {
@@ -191,13 +201,20 @@ func (m *Memory) Sweep(now time.Time) int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		for k, e := range s.m {
-			if e.exp <= t {
-				delete(s.m, k)
-				n++
-			}
-		}
+		n += s.sweep(t)
 		s.mu.Unlock()
+	}
+	return n
+}
+
+// sweep drops every expired counter of a locked shard.
+func (s *memShard) sweep(now int64) int {
+	n := 0
+	for k, e := range s.m {
+		if e.exp <= now {
+			delete(s.m, k)
+			n++
+		}
 	}
 	return n
 }
