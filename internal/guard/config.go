@@ -63,7 +63,7 @@ type InjectionConfig struct {
 	// a 400 content_blocked error that does not say why.
 	Action string `yaml:"action"`
 	// Threshold is the calibrated classifier score (0-1) at or above which
-	// a system, user or assistant message fires. Default 0.5; lower
+	// a system, user or assistant message fires. Default 0.3; lower
 	// catches more attacks and blocks more benign prompts.
 	Threshold float64 `yaml:"threshold"`
 	// DocumentThreshold is the score at or above which a sentence of a
@@ -83,7 +83,8 @@ type HarmfulConfig struct {
 	// the classifier learnt from requests, not answers; rules still match.
 	OutputAction string `yaml:"output_action"`
 	// Threshold is the calibrated classifier score at or above which a
-	// request fires. Default 0.5.
+	// request fires. Default 0.8: the benign prompts it was measured on
+	// include many that sound harmful and are not.
 	Threshold float64 `yaml:"threshold"`
 	// OutputThreshold is the score for answers. Default 0.9.
 	OutputThreshold float64 `yaml:"output_threshold"`

@@ -28,9 +28,9 @@ type WebhookRequest struct {
 
 // WebhookResponse is the answer a webhook guard returns.
 type WebhookResponse struct {
-	Action   string        `json:"action"`
-	Score    float64       `json:"score,omitempty"`
-	Category string        `json:"category,omitempty"`
+	Action   string           `json:"action"`
+	Score    float64          `json:"score,omitempty"`
+	Category string           `json:"category,omitempty"`
 	Messages []WebhookMessage `json:"messages,omitempty"`
 }
 

@@ -9,9 +9,9 @@ import (
 
 // Thresholds chosen on the calibration split; see docs/evaluation.md.
 const (
-	DefaultInjectionThreshold = 0.5
+	DefaultInjectionThreshold = 0.3
 	DefaultDocumentThreshold  = 0.9
-	DefaultHarmfulThreshold   = 0.5
+	DefaultHarmfulThreshold   = 0.8
 )
 
 // modelFS holds the classifier weights written by cmd/train.

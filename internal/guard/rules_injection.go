@@ -26,7 +26,7 @@ var injectionRules = []rule{
 		`\b(?:you are|you're|act as|acting as|pretend to be|you will be|become|roleplay as|role-play as|simulate|called|named)\s+(?:a |an |the )?(?:dan|stan|dude|aim|anti-?dan|evil-?bot|dev-?mode|jailbreak(?:ed)?(?: ai| version| mode)?)\b|\bdan mode\b|\bstay (?:in character|as dan)\b|\bdo anything now\b[^?]{0,200}\b(?:you|your)\b|\[🔓\s*jailbreak\]|\bjailbroken\b`),
 	newRule("JB-002", "jailbreak",
 		[]string{"developer mode"},
-		`\bdeveloper mode (?:enabled|output|v2|on)\b|\b(?:act|simulate|pretend|behave)\b[^.\n]{0,40}\bdeveloper mode\b|\bdeveloper mode\b[^.\n]{0,60}\b(?:chatgpt|openai|policies|censor|uncensored|any kind of content)\b`),
+		`\bdeveloper mode (?:enabled|output|v2)\b|\b(?:act|simulate|pretend|behave)\b[^.\n]{0,40}\bdeveloper mode\b|\bdeveloper mode\b[^.\n]{0,60}\b(?:chatgpt|openai|policies|censor|uncensored|any kind of content)\b`),
 	newRule("JB-003", "jailbreak",
 		[]string{"restriction", "filter", "guideline", "censor", "limitation", "polic", "rules", "boundar", "ethic", "moral"},
 		`\b(?:no|without|free (?:of|from)|not bound by|don't have|do not have|doesn't have|ignores?|breaks?|bypass(?:es)?|beyond|unrestricted by)\s+(?:any\s+)?(?:ethical|moral|content|safety|openai'?s?|programming|usual)?\s*(?:restrictions?|filters?|filtering|guidelines|censorship|limitations|policies|rules|boundaries|principles|ethics|morals)\b`).
@@ -38,6 +38,10 @@ var injectionRules = []rule{
 	newRule("JB-005", "jailbreak",
 		[]string{"amoral", "unfiltered", "uncensored", "unethical", "immoral"},
 		`\b(?:completely |totally |an? )?(?:amoral|unfiltered|uncensored|unethical|immoral|unrestricted)\s+(?:ai|chatbot|assistant|model|character|persona|version|mode|language model|bot)\b`),
+	newRule("JB-006", "jailbreak",
+		[]string{"regardless", "no matter", "despite", "even if"},
+		`\b(?:regardless of|no matter|despite|even if)\s+(?:its |the |any |how |what |whether )?(?:ethical|legal|moral|ethics|legality|morality|consequences|illegal|harmful|unethical|dangerous|offensive|inappropriate)`).
+		with(`\b(?:you are|you're|act as|pretend|roleplay|role-play|from now on|in character|persona|you will|respond as|answer as|simulate|character named|named|called)\b`),
 }
 
 // documentRules detect instructions aimed at the model inside tool
