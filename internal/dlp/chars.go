@@ -3,6 +3,8 @@ package dlp
 import (
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -14,12 +16,36 @@ func isWord(c byte) bool  { return isAlnum(c) || c == '_' }
 func isHex(c byte) bool   { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// wordBefore reports whether the byte before i continues a word, in which
-// case a match starting at i is the tail of a longer token.
-func wordBefore(s string, i int) bool { return i > 0 && (isAlnum(s[i-1]) || s[i-1] >= 0x80) }
+// wordBefore reports whether the character before i continues a word, in
+// which case a match starting at i is the tail of a longer token.
+// Ideographic scripts, written without spaces, do not count as words.
+func wordBefore(s string, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	if s[i-1] < utf8.RuneSelf {
+		return isAlnum(s[i-1])
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return wordRune(r)
+}
 
-// wordAfter reports whether the byte at i continues a word.
-func wordAfter(s string, i int) bool { return i < len(s) && (isAlnum(s[i]) || s[i] >= 0x80) }
+// wordAfter reports whether the character at i continues a word.
+func wordAfter(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	if s[i] < utf8.RuneSelf {
+		return isAlnum(s[i])
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return wordRune(r)
+}
+
+func wordRune(r rune) bool {
+	return (unicode.IsLetter(r) || unicode.IsDigit(r)) &&
+		!unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
 
 // asciiLower returns s with ASCII letters lowered. Other bytes stay in place,
 // so byte offsets into the result are offsets into s.

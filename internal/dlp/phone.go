@@ -40,7 +40,7 @@ func phoneScore(t *input, v string, start, end, digits int) float64 {
 	} else if (digits == 10 || digits == 11 && v[0] == '1') && t.phoneChecks < maxPhoneChecks {
 		t.phoneChecks++
 		if num, err := phonenumbers.Parse(v, "US"); err == nil && phonenumbers.IsValidNumber(num) {
-			score = max(score, 0.6)
+			score = max(score, 0.45)
 		}
 	}
 	if hasContext(t.lowered(), start, end, 40, 24, t.words(TypePhone, phoneContext)) {
