@@ -47,6 +47,8 @@ type Gateway struct {
 	client  *server.Server
 	admin   *server.Server
 
+	watcher *watcher
+
 	mu      sync.Mutex // serialises reloads
 	cfg     *config.Config
 	clients map[string]*upstream.Client
@@ -78,9 +80,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		g.closeStore()
 		return nil, err
 	}
+	if opts.ConfigPath != "" {
+		g.startWatching()
+	}
 	if cfg.Admin.Addr != "off" {
 		if g.admin, err = server.ListenAdmin(cfg.Admin.Addr, cfg.Admin.TLS, g.adminHandler(), g.log); err != nil {
 			g.client.Listener.Close()
+			if g.watcher != nil {
+				g.watcher.close()
+			}
 			g.closeStore()
 			return nil, err
 		}
@@ -244,7 +252,7 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 		defer cancel()
 		go g.keys.Run(kctx)
 	}
-	if g.opts.ConfigPath != "" {
+	if g.watcher != nil {
 		go g.watch(ctx)
 	}
 	var err error
