@@ -38,8 +38,10 @@ type env struct {
 	client openai.Client
 	logs   *syncBuffer
 	yaml   string // the configuration the gateway started with
-	cancel context.CancelFunc
-	done   chan error
+	// configPath is the configuration file, when startOpts.ConfigFile.
+	configPath string
+	cancel     context.CancelFunc
+	done       chan error
 }
 
 // upstreamSpec describes one upstream of a test configuration: a simulator
@@ -131,6 +133,7 @@ func startWith(t *testing.T, o startOpts, ups []upstreamSpec, routes []routeSpec
 			t.Fatal(err)
 		}
 	}
+	e.configPath = path
 	return e.run(e.yaml, path)
 }
 
