@@ -21,6 +21,11 @@ func maskValue(typ, v string) string {
 		return keepEdges(v, 0, 2)
 	case TypeIP:
 		return maskIP(v)
+	case TypeDateTime:
+		return keepEdges(v, 0, 0)
+	case TypePassword, TypeURLPassword, TypeKeywordSecret, TypeHighEntropy:
+		// These have no provider prefix; any character shown is the secret's.
+		return "****"
 	}
 	if IsSecretType(typ) {
 		n := min(4, len(v)/4)
