@@ -83,7 +83,7 @@ func (m *StreamMasker) emit(final bool) string {
 	m.scratch = fs
 	cut := len(text)
 	if !final {
-		cut = runeCut(text, len(text)-m.hold)
+		cut = tokenCut(text, runeCut(text, len(text)-m.hold), base)
 	}
 	var open *Finding
 	for i := range fs {
@@ -191,6 +191,30 @@ func (m *StreamMasker) skipKey() bool {
 	}
 	return false
 }
+
+// maxTokenBackup bounds how far a cut moves back to a token's start.
+const maxTokenBackup = 2048
+
+// tokenCut moves a cut inside a run of printable ASCII back to the run's
+// start, so that a key or token longer than the hold-back is never split
+// into a harmless-looking head and a tail; most credentials are one such
+// run. Text in other scripts is cut where it falls.
+func tokenCut(text string, cut, base int) int {
+	if cut <= base || cut >= len(text) || !asciiGraphic(text[cut]) {
+		return cut
+	}
+	for i := cut; i > base && cut-i < maxTokenBackup; i-- {
+		if !asciiGraphic(text[i-1]) {
+			return i
+		}
+	}
+	if cut-base >= maxTokenBackup {
+		return cut
+	}
+	return base
+}
+
+func asciiGraphic(c byte) bool { return c > ' ' && c < 0x7f }
 
 // runeCut moves i back to a rune start, clamped to [0, len(s)].
 func runeCut(s string, i int) int {
