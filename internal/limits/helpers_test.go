@@ -74,7 +74,7 @@ func newRedisClient(t testing.TB, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{
 		Addr: addr, DialTimeout: 500 * time.Millisecond,
 		ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
-		MaxRetries: -1, PoolSize: 16,
+		MaxRetries: -1, PoolSize: 16, DialerRetries: 1,
 	})
 	t.Cleanup(func() { _ = c.Close() })
 	return c

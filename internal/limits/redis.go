@@ -23,9 +23,9 @@ type RedisOptions struct {
 // an admission is one pipelined round trip, a settlement another.
 //
 // Configure the client with short timeouts (DialTimeout, ReadTimeout and
-// WriteTimeout of a few hundred milliseconds, MaxRetries 0 or 1): the
-// limiter is on the path of every request, and the fail mode handles an
-// outage better than a slow retry does.
+// WriteTimeout of a few hundred milliseconds, MaxRetries -1 or 1,
+// DialerRetries 1): the limiter is on the path of every request, and the
+// fail mode handles an outage better than a slow retry does.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
@@ -49,7 +49,9 @@ func NewRedis(c redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 // only when all fit. It takes the time as an argument (not from TIME) so
 // that every key can be named by the caller, as Redis Cluster requires.
 // KEYS: the counters. ARGV[1]: now in ms; then four per key: limit,
-// amount, expiry (unix ms) and lease id ("" for a plain counter).
+// amount, time to live in ms and lease id ("" for a plain counter). Times
+// to live are relative so that a Redis clock that differs from the
+// gateways' does not shorten windows.
 // Returns {denied (1-based, 0 when none), value1, value2, ...}.
 var reserveScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
@@ -76,15 +78,15 @@ if denied > 0 then
 end
 for i = 1, #KEYS do
   local b = (i - 1) * 4 + 2
-  local amount, exp, lease = tonumber(ARGV[b + 1]), ARGV[b + 2], ARGV[b + 3]
+  local amount, ttl, lease = tonumber(ARGV[b + 1]), ARGV[b + 2], ARGV[b + 3]
   if amount ~= 0 then
     if lease ~= '' then
-      redis.call('ZADD', KEYS[i], exp, lease)
+      redis.call('ZADD', KEYS[i], now + ttl, lease)
       out[i + 1] = redis.call('ZCARD', KEYS[i])
     else
       out[i + 1] = redis.call('INCRBY', KEYS[i], amount)
     end
-    redis.call('PEXPIREAT', KEYS[i], exp)
+    redis.call('PEXPIRE', KEYS[i], ttl)
   end
 end
 return out
@@ -92,16 +94,17 @@ return out
 
 // adjustScript adds amounts without checks, never below zero, and never
 // recreates an expired counter for a refund. KEYS: the counters; ARGV:
-// three per key: amount, expiry (unix ms), lease id.
+// three per key: amount, time to live in ms (not positive once the window
+// is over), lease id.
 var adjustScript = redis.NewScript(`
 for i = 1, #KEYS do
   local b = (i - 1) * 3 + 1
-  local amount, exp, lease = tonumber(ARGV[b]), ARGV[b + 1], ARGV[b + 2]
+  local amount, ttl, lease = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), ARGV[b + 2]
   if lease ~= '' then
     if amount < 0 then redis.call('ZREM', KEYS[i], lease) end
-  elseif amount > 0 then
+  elseif amount > 0 and ttl > 0 then
     redis.call('INCRBY', KEYS[i], amount)
-    redis.call('PEXPIREAT', KEYS[i], exp)
+    redis.call('PEXPIRE', KEYS[i], ttl)
   elseif amount < 0 then
     local v = redis.call('GET', KEYS[i])
     if v then
@@ -135,10 +138,9 @@ func groups(ops []Op) []group {
 // in a second round trip; only refusals across several rules pay for it.
 func (r *Redis) Reserve(ctx context.Context, now time.Time, ops []Op, vals []int64) (int, error) {
 	gs := groups(ops)
-	ms := now.UnixMilli()
 	calls := make([]call, len(gs))
 	for i, g := range gs {
-		calls[i] = r.reserveCall(ops[g.from:g.to], ms)
+		calls[i] = r.reserveCall(ops[g.from:g.to], now)
 	}
 	res, err := r.run(ctx, reserveScript, calls)
 	if err != nil {
@@ -182,11 +184,11 @@ func (r *Redis) rollback(ctx context.Context, now time.Time, ops []Op, gs []grou
 }
 
 // Adjust implements Backend: one EVALSHA per hash tag, pipelined.
-func (r *Redis) Adjust(ctx context.Context, _ time.Time, ops []Op) error {
+func (r *Redis) Adjust(ctx context.Context, now time.Time, ops []Op) error {
 	gs := groups(ops)
 	calls := make([]call, len(gs))
 	for i, g := range gs {
-		calls[i] = r.adjustCall(ops[g.from:g.to])
+		calls[i] = r.adjustCall(ops[g.from:g.to], now)
 	}
 	_, err := r.run(ctx, adjustScript, calls)
 	return err
@@ -198,21 +200,22 @@ type call struct {
 	args []any
 }
 
-func (r *Redis) reserveCall(ops []Op, now int64) call {
+func (r *Redis) reserveCall(ops []Op, now time.Time) call {
 	c := call{keys: make([]string, len(ops)), args: make([]any, 1, 1+4*len(ops))}
-	c.args[0] = now
+	c.args[0] = now.UnixMilli()
 	for i := range ops {
 		c.keys[i] = r.prefix + ops[i].Key
-		c.args = append(c.args, ops[i].Limit, ops[i].Amount, ops[i].Expire.UnixMilli(), ops[i].Lease)
+		ttl := max(1, ops[i].Expire.Sub(now).Milliseconds())
+		c.args = append(c.args, ops[i].Limit, ops[i].Amount, ttl, ops[i].Lease)
 	}
 	return c
 }
 
-func (r *Redis) adjustCall(ops []Op) call {
+func (r *Redis) adjustCall(ops []Op, now time.Time) call {
 	c := call{keys: make([]string, len(ops)), args: make([]any, 0, 3*len(ops))}
 	for i := range ops {
 		c.keys[i] = r.prefix + ops[i].Key
-		c.args = append(c.args, ops[i].Amount, ops[i].Expire.UnixMilli(), ops[i].Lease)
+		c.args = append(c.args, ops[i].Amount, ops[i].Expire.Sub(now).Milliseconds(), ops[i].Lease)
 	}
 	return c
 }
