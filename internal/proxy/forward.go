@@ -24,11 +24,17 @@ func (ex *exchange) forward(ep *endpoint) {
 		ex.fail(err)
 		return
 	}
+	c := &Call{HTTP: ex.r, Body: body, Rec: ex.rec}
+	ex.call = c
+	if !ex.runStages(ex.s.PreStages, c) {
+		return
+	}
 	req, err := openai.Decode(ep.kind, body, ex.s.Decode)
 	if err != nil {
 		ex.fail(err)
 		return
 	}
+	c.Req = req
 	rec := ex.rec
 	rec.ModelRequested = req.Model
 	rec.Stream = req.Stream
@@ -44,12 +50,27 @@ func (ex *exchange) forward(ep *endpoint) {
 		return
 	}
 	rec.Route = rt.Name
-	ex.call(ep, req, rt)
+	c.Route = rt
+	if !ex.runStages(ex.s.Stages, c) {
+		return
+	}
+	ex.callUpstreams(ep, req, rt, c.Edits)
 }
 
-// call tries the route's upstreams. It moves to the next one only while
+// runStages runs stages in order; false when one refused the request.
+func (ex *exchange) runStages(stages []Stage, c *Call) bool {
+	for _, st := range stages {
+		if err := st.Check(ex.r.Context(), c); err != nil {
+			ex.fail(err)
+			return false
+		}
+	}
+	return true
+}
+
+// callUpstreams tries the route's upstreams. It moves to the next one only while
 // nothing has reached the client: on a connect failure, a 5xx or a 429.
-func (ex *exchange) call(ep *endpoint, req *openai.Request, rt *route.Route) {
+func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.Route, base openai.Edits) {
 	rec := ex.rec
 	var out []byte
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
@@ -62,7 +83,7 @@ func (ex *exchange) call(ep *endpoint, req *openai.Request, rt *route.Route) {
 		rec.Attempts = attempt + 1
 		rec.Upstream = tgt.Client.Name
 		var err error
-		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt))
+		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt, base))
 		if err != nil {
 			ex.fail(err)
 			return
@@ -115,8 +136,9 @@ func (ex *exchange) call(ep *endpoint, req *openai.Request, rt *route.Route) {
 }
 
 // edits says how the body sent to tgt differs from the client's.
-func (ex *exchange) edits(ep *endpoint, req *openai.Request, rt *route.Route, tgt route.Target) openai.Edits {
-	e := openai.Edits{Model: rt.UpstreamModel(req.Model, tgt)}
+func (ex *exchange) edits(ep *endpoint, req *openai.Request, rt *route.Route, tgt route.Target, base openai.Edits) openai.Edits {
+	e := base
+	e.Model = rt.UpstreamModel(req.Model, tgt)
 	if req.Stream {
 		// Usage is always asked for, so that every stream is counted.
 		e.ForceIncludeUsage = true
@@ -125,7 +147,9 @@ func (ex *exchange) edits(ep *endpoint, req *openai.Request, rt *route.Route, tg
 		// DeepSeek's reasoner answers 400 when history carries reasoning.
 		e.StripReasoning = true
 	}
-	if rt.MaxTokens > 0 && ep.kind != openai.Embeddings && (req.MaxTokens == 0 || req.MaxTokens > rt.MaxTokens) {
+	// The route's cap applies on top of any cap a stage (limits) set.
+	if rt.MaxTokens > 0 && ep.kind != openai.Embeddings && (req.MaxTokens == 0 || req.MaxTokens > rt.MaxTokens) &&
+		(e.MaxTokens == 0 || e.MaxTokens > rt.MaxTokens) {
 		e.MaxTokens = rt.MaxTokens
 	}
 	return e

@@ -54,6 +54,12 @@ type Snapshot struct {
 	Sinks    []Sink
 	Log      *slog.Logger
 	Decode   openai.Limits
+	// PreStages run on the raw request, after its body was read and before
+	// it is decoded (the WAF).
+	PreStages []Stage
+	// Stages run on the decoded and routed request, in order (limits,
+	// guards, DLP).
+	Stages []Stage
 }
 
 // Handler serves the client API.
@@ -117,6 +123,7 @@ type exchange struct {
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
 	body        *[]byte
+	call        *Call
 }
 
 func (ex *exchange) serve() {
@@ -212,6 +219,11 @@ func (ex *exchange) finish() {
 		}
 	}
 	rec.Duration = time.Since(rec.Start)
+	if ex.call != nil {
+		for _, fn := range ex.call.finish {
+			fn(rec)
+		}
+	}
 	ex.releaseBody()
 	if ex.cause != nil && rec.Status >= 500 {
 		ex.s.Log.Warn("request failed", "request_id", rec.ID, "status", rec.Status, "error", ex.cause.Error())

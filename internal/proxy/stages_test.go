@@ -1,0 +1,144 @@
+package proxy_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/auth"
+	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/proxy"
+	"github.com/rampart-gw/rampart/internal/record"
+	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/sim"
+	"github.com/rampart-gw/rampart/internal/upstream"
+)
+
+type stageFunc func(ctx context.Context, c *proxy.Call) error
+
+func (f stageFunc) Check(ctx context.Context, c *proxy.Call) error { return f(ctx, c) }
+
+type sinkFunc func(*record.Record)
+
+func (f sinkFunc) Record(r *record.Record) { f(r) }
+
+// serveWith runs the request path with the given stages in front of a
+// recording simulator in echo mode.
+func serveWith(t *testing.T, pre, stages []proxy.Stage, sinks ...proxy.Sink) (*httptest.Server, *sim.Server) {
+	t.Helper()
+	s := sim.New(sim.Options{Echo: true})
+	up := httptest.NewServer(s)
+	t.Cleanup(up.Close)
+	yaml := "upstreams: {sim: {url: " + up.URL + "/v1, flavor: deepseek}}\n" +
+		"routes: [{name: r, models: [deepseek-chat], upstreams: [sim]}]\n" +
+		"auth: {api_keys: false, static_keys: [{name: t, key: " + benchKey + "}]}\n"
+	cfg, err := config.Parse([]byte(yaml), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(config.FormatErrors(err))
+	}
+	log := slog.New(slog.DiscardHandler)
+	c, _ := upstream.New("sim", cfg.Upstreams["sim"], log)
+	table, _ := route.Build(cfg, map[string]*upstream.Client{"sim": c})
+	authn, _ := auth.New(cfg.Auth, nil, log)
+	ipr, _ := proxy.NewClientIPResolver(nil)
+	h := proxy.New(&proxy.Snapshot{
+		Routes: table, Auth: authn, ClientIP: ipr, Log: log, Decode: openai.Limits{MaxDepth: 64},
+		Limits:    proxy.Limits{MaxBodyBytes: 1 << 20, MaxInFlight: 100},
+		PreStages: pre, Stages: stages, Sinks: sinks,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+func postChat(t *testing.T, url, content string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/v1/chat/completions",
+		strings.NewReader(`{"model":"deepseek-chat","messages":[{"role":"user","content":"`+content+`"}],"x_sim":{"reasoning_tokens":0}}`))
+	req.Header.Set("Authorization", "Bearer "+benchKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestStageRefusalNeverReachesUpstream(t *testing.T) {
+	t.Parallel()
+	for _, phase := range []string{"pre", "post"} {
+		t.Run(phase, func(t *testing.T) {
+			t.Parallel()
+			refuse := stageFunc(func(_ context.Context, c *proxy.Call) error {
+				c.Rec.AddVerdict(record.Verdict{Stage: "test", Rule: "T1", Action: "block"})
+				return apierr.New(http.StatusForbidden, apierr.TypePermission, "blocked_by_test", "Refused by a test stage.")
+			})
+			var got atomic.Pointer[record.Record]
+			sink := sinkFunc(func(r *record.Record) { got.Store(r) })
+			var srv *httptest.Server
+			var s *sim.Server
+			if phase == "pre" {
+				srv, s = serveWith(t, []proxy.Stage{refuse}, nil, sink)
+			} else {
+				srv, s = serveWith(t, nil, []proxy.Stage{refuse}, sink)
+			}
+			status, body := postChat(t, srv.URL, "hello")
+			if status != 403 || !strings.Contains(body, `"code":"blocked_by_test"`) {
+				t.Fatalf("status %d body %s", status, body)
+			}
+			if n := len(s.Requests()); n != 0 {
+				t.Fatalf("the upstream received %d requests", n)
+			}
+			r := got.Load()
+			if r == nil || r.Status != 403 || len(r.Verdicts()) != 1 || r.Verdicts()[0].Rule != "T1" {
+				t.Fatalf("record = %+v", r)
+			}
+		})
+	}
+}
+
+func TestStageSeesDecodedRequestAndEditsIt(t *testing.T) {
+	t.Parallel()
+	var finished atomic.Int64
+	mask := stageFunc(func(_ context.Context, c *proxy.Call) error {
+		if c.Req == nil || c.Route == nil || c.Req.Messages[0].Content != "my secret is 42" {
+			return apierr.New(500, apierr.TypeServer, "bad_call", "the stage did not see the decoded request")
+		}
+		c.Edits.SetContent = map[int]string{0: "my secret is [MASKED]"}
+		c.OnFinish(func(r *record.Record) { finished.Store(int64(r.Usage.TotalTokens)) })
+		return nil
+	})
+	srv, s := serveWith(t, nil, []proxy.Stage{mask})
+	status, body := postChat(t, srv.URL, "my secret is 42")
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 1 || strings.Contains(string(reqs[0].Body), "42") || !strings.Contains(string(reqs[0].Body), "[MASKED]") {
+		t.Fatalf("the upstream saw %s", reqs[0].Body)
+	}
+	if finished.Load() <= 0 {
+		t.Fatal("the finish hook did not see the usage")
+	}
+}
+
+func TestStageErrorFailsClosed(t *testing.T) {
+	t.Parallel()
+	broken := stageFunc(func(context.Context, *proxy.Call) error { return io.ErrUnexpectedEOF })
+	srv, s := serveWith(t, nil, []proxy.Stage{broken})
+	status, body := postChat(t, srv.URL, "hello")
+	if status != 500 || strings.Contains(body, "unexpected EOF") {
+		t.Fatalf("status %d body %s", status, body)
+	}
+	if len(s.Requests()) != 0 {
+		t.Fatal("a failing stage let the request through")
+	}
+}
