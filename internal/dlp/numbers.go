@@ -13,6 +13,10 @@ type numRun struct {
 // numbers, keeping the work per run linear in practice.
 const maxRunTokens = 12
 
+// splitMinScore is the confidence a piece of a split run needs to claim
+// its tokens.
+const splitMinScore = 0.5
+
 // findNumbers walks the text once, cutting it into numeric runs, and
 // classifies each run. Runs that do not classify as a whole are split at
 // spaces and their pieces classified greedily, so that a table of numbers
@@ -31,10 +35,17 @@ func findNumbers(t *input, out []Finding) []Finding {
 			continue
 		}
 		r := scanRun(s, i)
-		if !wordAfter(s, r.end) {
-			out = classifyRun(t, r, out)
-		}
 		i = r.end
+		if wordAfter(s, r.end) {
+			// The last token is glued to a word ("0A0000"); the tokens
+			// before it still stand on their own.
+			sp := strings.LastIndexByte(s[r.start:r.end], ' ')
+			if sp <= 0 {
+				continue
+			}
+			r.end = r.start + sp
+		}
+		out = classifyRun(t, r, out)
 	}
 	return out
 }
@@ -133,10 +144,10 @@ func classifyRun(t *input, r numRun, out []Finding) []Finding {
 			if a == 0 && b == len(cuts)-1 {
 				continue
 			}
-			if f, ok := classify(t, cuts[a], cuts[b]-1); ok {
-				if f.Type != "" {
-					out = append(out, f)
-				}
+			// Only a confident piece claims its tokens; a weak phone guess
+			// must not swallow the first digits of a card.
+			if f, ok := classify(t, cuts[a], cuts[b]-1); ok && f.Type != "" && f.Score >= splitMinScore {
+				out = append(out, f)
 				break
 			}
 		}
@@ -187,9 +198,6 @@ func classify(t *input, start, end int) (Finding, bool) {
 	if cardShape(v, len(d)) {
 		if validCard(d) {
 			return set(TypeCreditCard, 0.95, "card")
-		}
-		if len(d) > 15 {
-			return f, true
 		}
 	}
 	if score := phoneScore(t, v, start, end, len(digitsOf(withoutExtension(v)))); score > 0 {
