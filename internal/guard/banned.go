@@ -10,7 +10,7 @@ import (
 // compileBanned turns the banned lists into rules with IDs that name the
 // list and position, never the banned words themselves, so verdicts do not
 // reveal the policy.
-func compileBanned(c BannedConfig) []rule {
+func compileBanned(c BannedConfig) *ruleSet {
 	var out []rule
 	for _, t := range c.Topics {
 		words := make([]string, 0, len(t.Keywords))
@@ -27,7 +27,7 @@ func compileBanned(c BannedConfig) []rule {
 	for i, r := range c.Regex {
 		out = append(out, rule{ID: "regex:" + itoa(i), Category: "regex", Re: regexp.MustCompile(r)})
 	}
-	return out
+	return newRuleSet(out)
 }
 
 // lower normalises a configured word the way inspected text is.
@@ -42,12 +42,12 @@ func itoa(i int) string {
 }
 
 func (g *Guards) checkBanned(out []Verdict, n *normalize.Result) []Verdict {
-	if len(g.banned) == 0 {
+	if len(g.banned.rules) == 0 {
 		return out
 	}
 	var hit *rule
 	texts(n, func(t string) bool {
-		hit = firstMatch(g.banned, t, nil)
+		hit = g.banned.first(t)
 		return hit != nil
 	})
 	if hit == nil {

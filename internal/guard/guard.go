@@ -59,7 +59,7 @@ type Guards struct {
 	cfg      Config
 	log      *slog.Logger
 	m        *models
-	banned   []rule
+	banned   *ruleSet
 	external []external
 	roles    struct{ injection, harmful map[string]bool }
 }
@@ -198,8 +198,8 @@ func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result)
 	var hit *rule
 	score := 0.0
 	texts(n, func(t string) bool {
-		if hit = firstMatch(injectionRules, t, nil); hit == nil && doc {
-			hit = firstMatch(documentRules, t, nil)
+		if hit = injectionSet.first(t); hit == nil && doc {
+			hit = documentSet.first(t)
 		}
 		if hit != nil {
 			return true
@@ -240,7 +240,7 @@ func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
 	var hit *rule
 	score, text := 0.0, n.Text
 	texts(n, func(t string) bool {
-		if hit = firstMatch(harmfulRules, t, nil); hit != nil {
+		if hit = harmfulSet.first(t); hit != nil {
 			text = t
 			return true
 		}

@@ -128,23 +128,17 @@ func (c *outputChecker) checkWindow(out []Verdict, window string, _ int) []Verdi
 	if strings.Contains(window, c.canary) {
 		out = c.fire(out, c.g.cfg.PromptLeak.Action, Verdict{Guard: GuardPromptLeak, Rule: "PL-001", Score: 1, Category: "canary"})
 	}
-	for i := range malwareRules {
-		r := &malwareRules[i]
-		if !c.fired[GuardMalware+"/"+r.ID] && r.match(window) {
-			out = c.fire(out, c.g.cfg.Malware.Action, Verdict{Guard: GuardMalware, Rule: r.ID, Score: 1, Category: r.Category})
-		}
-	}
-	for i := range c.g.banned {
-		r := &c.g.banned[i]
-		if !c.fired[GuardBanned+"/"+r.ID] && r.match(window) {
-			out = c.fire(out, c.g.cfg.Banned.Action, Verdict{Guard: GuardBanned, Rule: r.ID, Score: 1, Category: r.Category})
-		}
-	}
+	malwareSet.all(window, func(r *rule) bool { return c.fired[GuardMalware+"/"+r.ID] }, func(r *rule) {
+		out = c.fire(out, c.g.cfg.Malware.Action, Verdict{Guard: GuardMalware, Rule: r.ID, Score: 1, Category: r.Category})
+	})
+	c.g.banned.all(window, func(r *rule) bool { return c.fired[GuardBanned+"/"+r.ID] }, func(r *rule) {
+		out = c.fire(out, c.g.cfg.Banned.Action, Verdict{Guard: GuardBanned, Rule: r.ID, Score: 1, Category: r.Category})
+	})
 	return out
 }
 
 func (c *outputChecker) checkHarmfulOutput(out []Verdict, window string) []Verdict {
-	if r := firstMatch(harmfulRules, window, nil); r != nil {
+	if r := harmfulSet.first(window); r != nil {
 		return c.fire(out, c.g.harmfulAction(r.Category, c.g.cfg.Harmful.OutputAction), Verdict{Guard: GuardHarmful, Rule: r.ID, Score: 1, Category: r.Category})
 	}
 	if s := c.g.m.harmful.Score(window); s >= c.g.cfg.Harmful.OutputThreshold {

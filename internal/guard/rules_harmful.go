@@ -19,7 +19,7 @@ const victim = `(?:someone|somebody|people|persons?|him|her|them|my (?:wife|husb
 // harmfulRules flag requests in the Llama Guard 3 categories. Rules only
 // catch the explicit forms; the classifier covers paraphrase.
 var harmfulRules = []rule{
-	newRule("HR-S9", "S9", []string{"bomb", "explosive", "ied", "nerve", "sarin", "ricin", "anthrax", "weapon", "mustard gas", "uranium", "plutonium", "napalm", "thermite", "ghost gun", "untraceable", "pathogen", "warfare", "toxin", "vx"},
+	newRule("HR-S9", "S9", []string{"bomb", "explosive", "ied", "nerve", "sarin", "ricin", "anthrax", "weapon", "mustard gas", "uranium", "plutonium", "napalm", "thermite", "ghost gun", "untraceable", "pathogen", "bioweapon", "warfare", "toxin", "vx"},
 		`\b(?:make|build|synthesi[sz]e|produce|create|assemble|manufacture|obtain|culture|weaponi[sz]e|acquire|buy|detonate|deploy|spread|release)\b[^.?]{0,50}\b(?:bombs?|explosives?|ieds?|pipe bombs?|nerve agents?|sarin|vx|mustard gas|ricin|anthrax|bio-?weapons?|biological (?:weapons?|warfare agents?)|chemical (?:weapons?|warfare agents?)|dirty bombs?|nuclear (?:weapons?|device|bomb)|enriched uranium|weapons-grade|plutonium|napalm|thermite|ghost guns?|untraceable (?:guns?|firearms?)|botulinum toxin|pathogens? (?:for|as) (?:a )?weapons?)\b`),
 	newRule("HR-S4", "S4", []string{"child", "minor", "underage", "kid", "year old", "year-old", "csam", "loli"},
 		`\b(?:sexual|sexy|erotic|porn\w*|nude|naked|explicit|lewd)\s+(?:\w+\s+){0,2}(?:story|stories|content|images?|photos?|pictures?|videos?|roleplay|scenes?|fantas(?:y|ies))\s+(?:of|about|involving|with|featuring)\s+(?:a\s+|an\s+)?(?:child|children|minors?|kids?|underage|(?:\d|1\d)[- ]year[- ]olds?|little (?:girl|boy)s?)\b|\bcsam\b|\bchild porn\w*|\bloli\b`),
@@ -46,6 +46,9 @@ var harmfulRules = []rule{
 	newRule("HR-S13", "S13", []string{"ballot", "voting", "vote", "election"},
 		`\b(?:fake|false|misleading)\b[^.?]{0,30}\b(?:ballots?|voting (?:dates?|locations?|hours|day)|polling (?:places?|stations?)|election results)\b|\b(?:prevent|stop|discourage|suppress|intimidate)\b[^.?]{0,30}\b(?:people|voters|minorities|citizens)\s+(?:from\s+)?voting\b|\bvoter suppression (?:campaign|tactics)\b|\b(?:rig|steal|hack)\b[^.?]{0,15}\belection\b`),
 }
+
+// harmfulSet indexes the harmful rules for one-pass matching.
+var harmfulSet = newRuleSet(harmfulRules)
 
 // categoryHints assign a category to a classifier-only harmful verdict;
 // the first hint found wins, S2 when none is.

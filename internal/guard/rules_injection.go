@@ -5,15 +5,20 @@ package guard
 // ("my manager told me to ignore the previous instructions") does not fire.
 const imperative = `(?:^|[.!?:;\n"'\-*#>\]\)}=]\s*|\b(?:please|now|just|so|and|then|also|first|simply|kindly)\s+|,\s*)`
 
+// imperativePre is imperative for the bytes before an anchored literal.
+const imperativePre = `(?:^\s*|[.!?:;\n"'\-*#>\]\)}=\x00]\s*|\b(?:please|now|just|so|and|then|also|first|simply|kindly)\s+|,\s*)`
+
 // injectionRules detect direct prompt injection and jailbreaks in system,
 // user and assistant messages.
 var injectionRules = []rule{
-	newRule("PI-001", "direct_injection",
-		[]string{"ignore", "disregard", "forget", "override", "skip", "abandon", "bypass", "drop", "discard", "set aside", "follow"},
-		imperative+`(?:ignore|disregard|forget(?: about)?|override|skip|abandon|bypass|drop|discard|set aside|stop following|do not follow|don't follow|never mind)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|original|initial|system|developer|safety|existing|old|all|any)\b[^.\n]{0,25}?\b(?:instructions?|directions?|rules|guidelines|prompts?|commands?|constraints|policies|guardrails|programming|context|orders|directives)\b`),
-	newRule("PI-002", "prompt_extraction",
-		[]string{"prompt", "instruction", "above", "before this", "rules", "guidelines", "configuration", "message"},
-		`\b(?:print|repeat|output|reveal|show|display|dump|tell me|write out|leak|recite|echo|give me|share|expose|list|what (?:is|are|was|were)|encode|translate|spell out)\b[^.\n]{0,40}?(?:\b(?:your|the)\s+(?:(?:full|entire|exact|complete|original|initial|hidden|secret|first|starting|system|developer|pre-?|confidential|configuration|internal|real)\s+){0,3}(?:system prompt|system message|developer message|pre-?prompt|prompt|instructions|guidelines|directives|rules you were given)\b|\b(?:instructions|text|words|everything|content|message)s?\s+(?:you were given|above|before (?:this|my)|preceding))`).
+	anchored("PI-001", "direct_injection",
+		[]string{"ignore", "disregard", "forget", "override", "skip", "abandon", "bypass", "drop", "discard", "set aside", "stop following", "do not follow", "don't follow", "never mind"},
+		imperativePre,
+		`(?:ignore|disregard|forget(?: about)?|override|skip|abandon|bypass|drop|discard|set aside|stop following|do not follow|don't follow|never mind)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|original|initial|system|developer|safety|existing|old|all|any)\b[^.\n]{0,25}?\b(?:instructions?|directions?|rules|guidelines|prompts?|commands?|constraints|policies|guardrails|programming|context|orders|directives)\b`),
+	anchored("PI-002", "prompt_extraction",
+		[]string{"print", "repeat", "output", "reveal", "show", "display", "dump", "tell me", "write out", "leak", "recite", "echo", "give me", "share", "expose", "list", "what is", "what are", "what was", "what were", "what's", "encode", "translate", "spell out"},
+		``,
+		`(?:print|repeat|output|reveal|show|display|dump|tell me|write out|leak|recite|echo|give me|share|expose|list|what (?:is|are|was|were)|what's|encode|translate|spell out)\b[^.\n]{0,40}?(?:\b(?:your|the)\s+(?:(?:full|entire|exact|complete|original|initial|hidden|secret|first|starting|system|developer|pre-?|confidential|configuration|internal|real)\s+){0,3}(?:system prompt|system message|developer message|pre-?prompt|prompt|instructions|guidelines|directives|rules you were given)\b|\b(?:instructions|text|words|everything|content|message)s?\s+(?:you were given|above|before (?:this|my)|preceding))`).
 		with(`\byour\b|\babove\b|before (?:this|my)|\bsystem prompt\b|you were given`),
 	newRule("PI-003", "direct_injection",
 		[]string{"new", "real", "actual", "updated", "true"},
@@ -24,9 +29,14 @@ var injectionRules = []rule{
 	newRule("JB-001", "jailbreak",
 		[]string{"dan", "stan", "dude", "aim", "do anything now", "jailbr"},
 		`\b(?:you are|you're|act as|acting as|pretend to be|you will be|become|roleplay as|role-play as|simulate|called|named)\s+(?:a |an |the )?(?:dan|stan|dude|aim|anti-?dan|evil-?bot|dev-?mode|jailbreak(?:ed)?(?: ai| version| mode)?)\b|\bdan mode\b|\bstay (?:in character|as dan)\b|\bdo anything now\b[^?]{0,200}\b(?:you|your)\b|\[🔓\s*jailbreak\]|\bjailbroken\b`),
-	newRule("JB-002", "jailbreak",
+	anchored("JB-002", "jailbreak",
 		[]string{"developer mode"},
-		`\bdeveloper mode (?:enabled|output|v2)\b|\b(?:act|simulate|pretend|behave)\b[^.\n]{0,40}\bdeveloper mode\b|\bdeveloper mode\b[^.\n]{0,60}\b(?:chatgpt|openai|policies|censor|uncensored|any kind of content)\b`),
+		``,
+		`developer mode (?:enabled|output|v2)\b|developer mode\b[^.\n]{0,60}\b(?:chatgpt|openai|policies|censor|uncensored|any kind of content)\b`),
+	anchored("JB-002", "jailbreak",
+		[]string{"act", "simulate", "pretend", "behave"},
+		``,
+		`(?:act|simulate|pretend|behave)\b[^.\n]{0,40}\bdeveloper mode\b`),
 	newRule("JB-003", "jailbreak",
 		[]string{"restriction", "filter", "guideline", "censor", "limitation", "polic", "rules", "boundar", "ethic", "moral"},
 		`\b(?:no|without|free (?:of|from)|not bound by|don't have|do not have|doesn't have|ignores?|breaks?|bypass(?:es)?|beyond|unrestricted by)\s+(?:any\s+)?(?:ethical|moral|content|safety|openai'?s?|programming|usual)?\s*(?:restrictions?|filters?|filtering|guidelines|censorship|limitations|policies|rules|boundaries|principles|ethics|morals)\b`).
@@ -44,16 +54,25 @@ var injectionRules = []rule{
 		with(`\b(?:you are|you're|act as|pretend|roleplay|role-play|from now on|in character|persona|you will|respond as|answer as|simulate|character named|named|called)\b`),
 }
 
+// injectionSet and documentSet index the rules for one-pass matching.
+var (
+	injectionSet = newRuleSet(injectionRules)
+	documentSet  = newRuleSet(documentRules)
+)
+
 // documentRules detect instructions aimed at the model inside tool
 // results and retrieved documents (indirect injection).
 var documentRules = []rule{
-	newRule("PI-101", "indirect_injection",
-		[]string{"ai", "assistant", "model", "llm", "chatgpt", "agent", "bot"},
-		`\b(?:ai|assistant|language model|llm|chatgpt|gpt|model|agent|chatbot|bot)\b(?:\s+reading this)?\s*[,:]\s*(?:please\s+|silently\s+|before answering,?\s+)?(?:ignore|disregard|do not|don't|you must|instead|respond|reply|say|tell|include|send|forward|append|ask|run|execute|rate|summari[sz]e|write|output|recommend|click|visit)\b`),
-	newRule("PI-102", "indirect_injection",
-		[]string{"note", "instruction", "message", "attention"},
-		`\b(?:note|instructions?|message|attention|important)\s+(?:to|for)\s+(?:the |any )?(?:ai|assistant|model|llm|language model|chatbot|agent)s?\b|\battention,? (?:ai|assistant|language model|llm)\b`),
-	newRule("PI-103", "indirect_injection",
-		[]string{"answer", "summar", "respond", "reply"},
-		`\b(?:when|before|after|while) (?:you )?(?:answer|answering|summari[sz]e|summari[sz]ing|respond|responding|reply|replying)\b[^.\n]{0,60}\b(?:also|instead|must|include|say that|tell the (?:user|reader)|append|send|recommend)\b`),
+	anchored("PI-101", "indirect_injection",
+		[]string{"ai", "assistant", "language model", "llm", "chatgpt", "gpt", "model", "agent", "chatbot", "bot"},
+		`(?:^|[^a-z0-9])`,
+		`(?:ai|assistant|language model|llm|chatgpt|gpt|model|agent|chatbot|bot)\b(?:\s+reading this)?\s*[,:]\s*(?:please\s+|silently\s+|before answering,?\s+)?(?:ignore|disregard|do not|don't|you must|instead|respond|reply|say|tell|include|send|forward|append|ask|run|execute|rate|summari[sz]e|write|output|recommend|click|visit)\b`),
+	anchored("PI-102", "indirect_injection",
+		[]string{"note", "instruction", "message", "attention", "important"},
+		``,
+		`(?:note|instructions?|message|attention|important)\s+(?:to|for)\s+(?:the |any )?(?:ai|assistant|model|llm|language model|chatbot|agent)s?\b|attention,? (?:ai|assistant|language model|llm)\b`),
+	anchored("PI-103", "indirect_injection",
+		[]string{"when", "before", "after", "while"},
+		``,
+		`(?:when|before|after|while) (?:you )?(?:answer|answering|summari[sz]e|summari[sz]ing|respond|responding|reply|replying)\b[^.\n]{0,60}\b(?:also|instead|must|include|say that|tell the (?:user|reader)|append|send|recommend)\b`),
 }
