@@ -83,7 +83,7 @@ func Load(data []byte) (*Model, error) {
 		Bias, A float32
 		B       float32
 	}
-	if err := binary.Read(zr, binary.LittleEndian, &hdr); err != nil || string(hdr.Magic[:]) != magic || hdr.Bits < 4 || hdr.Bits > 24 {
+	if err := binary.Read(zr, binary.LittleEndian, &hdr); err != nil || string(hdr.Magic[:]) != magic || hdr.Bits < 4 || hdr.Bits > 20 {
 		return nil, errFormat
 	}
 	m := &Model{Bits: hdr.Bits, Bias: hdr.Bias, A: hdr.A, B: hdr.B, W: make([]float32, 1<<hdr.Bits)}
