@@ -29,13 +29,18 @@ type opMeta struct {
 func (l *Limiter) Admit(ctx context.Context, subj Subject, est Estimate) (*Reservation, *Denial, error) {
 	now := l.opts.Now()
 	r := &Reservation{l: l, backend: l.backend, now: now, model: subj.Model}
+	r.ops, r.meta = r.opsBuf[:0], r.metaBuf[:0]
 	if d := l.plan(r, &subj, est, now); d != nil {
 		return nil, d, nil
 	}
 	if len(r.ops) == 0 {
 		return r, nil, nil
 	}
-	vals := make([]int64, len(r.ops))
+	vals := r.valsBuf[:0]
+	if len(r.ops) > len(r.valsBuf) {
+		vals = make([]int64, len(r.ops))
+	}
+	vals = vals[:len(r.ops)]
 	denied, err := l.backend.Reserve(ctx, now, r.ops, vals)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -20,6 +20,11 @@ type Reservation struct {
 	model   string
 	hdr     headerState
 	settled atomic.Bool
+	// The buffers hold the ops of a typical request without further
+	// allocations.
+	opsBuf  [4]Op
+	metaBuf [4]opMeta
+	valsBuf [4]int64
 }
 
 // Settle replaces the reservation with the actual usage: unused tokens and
