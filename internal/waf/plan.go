@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/types"
 )
 
 // crsVersion is the version of the embedded Core Rule Set, part of the
@@ -25,9 +26,10 @@ type ruleFile struct {
 
 // plan is everything a compilation needs, in load order.
 type plan struct {
-	cfg   Config
-	setup []ruleFile
-	rules []ruleFile
+	cfg     Config
+	setup   []ruleFile
+	rules   []ruleFile
+	onMatch func(types.MatchedRule)
 }
 
 func newPlan(cfg Config) (*plan, error) {
@@ -124,6 +126,9 @@ func (p *plan) compileWith(root rulesFS, setup []ruleFile, withCRS bool, rules [
 		WithDirectives(p.base()).
 		WithDirectives("Include @crs-setup.conf.example").
 		WithDirectives(p.crsSetup())
+	if p.onMatch != nil {
+		c = c.WithErrorCallback(p.onMatch)
+	}
 	for _, f := range setup {
 		c = c.WithDirectivesFromFile(f.path)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/types"
 )
 
 // WAF is a compiled rule set. It is immutable and safe for concurrent use;
@@ -54,6 +55,13 @@ type Verdict struct {
 // line. Compiling takes tens of milliseconds: reuse a WAF whose
 // Fingerprint did not change.
 func New(cfg Config, log *slog.Logger) (*WAF, error) {
+	return newWAF(cfg, log, nil)
+}
+
+// newWAF is New with an observer of every matched rule that logs, which
+// receives the full Coraza error log line; the regression suite uses it to
+// write the log go-ftw reads.
+func newWAF(cfg Config, log *slog.Logger, onMatch func(types.MatchedRule)) (*WAF, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -69,6 +77,7 @@ func New(cfg Config, log *slog.Logger) (*WAF, error) {
 	if err != nil {
 		return nil, fmt.Errorf("waf: %w", err)
 	}
+	p.onMatch = onMatch
 	w.key = p.fingerprint()
 	if w.coraz, err = p.compile(); err != nil {
 		return nil, fmt.Errorf("waf: %w", p.locate(err))
