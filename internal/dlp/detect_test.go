@@ -122,6 +122,10 @@ func TestPhone(t *testing.T) {
 		{"short number", "room 12 34", TypePhone, ""},
 		{"version", "v1.2.3", TypePhone, ""},
 		{"plain digits no context", "order 2546712361", TypePhone, ""},
+		{"timestamp cut at the hour", "<td>2023-04-03 01</td>", TypePhone, ""},
+		{"golf scores", "Round scores 70-70-75-70 total", TypePhone, ""},
+		{"two-digit groups with context", "Phone: 28-81-33-70", TypePhone, "28-81-33-70"},
+		{"decimals in parentheses", "173.624 (279.42 km)", TypePhone, ""},
 	})
 }
 

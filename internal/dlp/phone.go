@@ -20,7 +20,7 @@ func phoneScore(t *input, v string, start, end, digits int) float64 {
 		return 0
 	}
 	groups := digitGroups(v)
-	if len(groups) > 6 || allYears(v) {
+	if len(groups) > 6 || allYears(v) || startsWithDate(v) || strings.Count(v, "(") != strings.Count(v, ")") {
 		return 0
 	}
 	for _, g := range groups[1:] {
@@ -30,21 +30,28 @@ func phoneScore(t *input, v string, start, end, digits int) float64 {
 	}
 	ext := strings.ContainsAny(v, "xXtT")
 	score := shapeScore(v, groups)
+	if v[0] != '+' && shortGroups(groups) {
+		// Groups of two digits are how some countries write numbers, and
+		// also how scores and measurements are listed: needs context.
+		score = min(score, 0.4)
+	}
 	if ext {
 		score += 0.1
 	}
-	if v[0] == '+' || strings.HasPrefix(v, "00") {
-		if validInternational(v) {
-			score = max(score, 0.95)
-		}
-	} else if (digits == 10 || digits == 11 && v[0] == '1') && t.phoneChecks < maxPhoneChecks {
-		t.phoneChecks++
-		if num, err := phonenumbers.Parse(v, "US"); err == nil && phonenumbers.IsValidNumber(num) {
-			score = max(score, 0.45)
-		}
-	}
-	if hasContext(t.lowered(), start, end, 40, 24, t.words(TypePhone, phoneContext)) {
+	ctx := hasContext(t.lowered(), start, end, 40, 24, t.words(TypePhone, phoneContext))
+	if ctx {
 		score += 0.35
+	}
+	// libphonenumber costs tens of microseconds per number, so it only
+	// decides the ambiguous case: an international prefix without context
+	// or grouping, which could be any number with a plus sign.
+	if (v[0] == '+' || strings.HasPrefix(v, "00")) && !ctx && len(groups) < 3 && t.phoneChecks < maxPhoneChecks {
+		t.phoneChecks++
+		if validInternational(v) {
+			score = max(score, 0.9)
+		} else {
+			score = min(score, 0.3)
+		}
 	}
 	if digits < 7 && score < 0.75 {
 		return 0
@@ -54,7 +61,7 @@ func phoneScore(t *input, v string, start, end, digits int) float64 {
 
 // maxPhoneChecks bounds libphonenumber calls per text: each parse costs a few
 // microseconds and a text full of numbers must not blow the latency budget.
-const maxPhoneChecks = 16
+const maxPhoneChecks = 2
 
 // validInternational parses a number written with its country code.
 func validInternational(v string) bool {
@@ -114,4 +121,22 @@ func allYears(v string) bool {
 		n++
 	}
 	return n > 1
+}
+
+// startsWithDate reports a date followed by more numbers ("2023-04-03 01",
+// a timestamp cut at the hour).
+func startsWithDate(v string) bool {
+	i := strings.IndexByte(v, ' ')
+	return i > 0 && isDate(v[:i])
+}
+
+// shortGroups reports numbers whose groups are mostly one or two digits.
+func shortGroups(groups []int) bool {
+	short := 0
+	for _, g := range groups {
+		if g <= 2 {
+			short++
+		}
+	}
+	return len(groups) >= 3 && short*2 > len(groups)
 }

@@ -21,7 +21,11 @@ type benignResult struct {
 
 // evalBenign scans the prompts labelled benign; any finding on them counts
 // as a false positive, since the set holds no personal data by design.
-func evalBenign(path string) (*benignResult, error) {
+func evalBenign(path string) (*benignResult, error) { return evalLabel(path, "benign") }
+
+// evalLabel scans the lines with the given label, or all lines when label
+// is empty, and counts those with any finding.
+func evalLabel(path, label string) (*benignResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open prompts: %w", err)
@@ -43,7 +47,7 @@ func evalBenign(path string) (*benignResult, error) {
 		if err := json.Unmarshal(lines.Bytes(), &p); err != nil {
 			return nil, fmt.Errorf("decode prompt: %w", err)
 		}
-		if p.Label != "benign" {
+		if label != "" && p.Label != label {
 			continue
 		}
 		res.prompts++
@@ -62,8 +66,8 @@ func evalBenign(path string) (*benignResult, error) {
 	return res, lines.Err()
 }
 
-func (r *benignResult) print(w io.Writer) {
-	fmt.Fprintf(w, "Benign prompts with any finding: %d/%d (%.1f%%)\n", r.flagged, r.prompts, 100*float64(r.flagged)/float64(max(1, r.prompts)))
+func (r *benignResult) print(w io.Writer, what string) {
+	fmt.Fprintf(w, "%s with any finding: %d/%d (%.1f%%)\n", what, r.flagged, r.prompts, 100*float64(r.flagged)/float64(max(1, r.prompts)))
 	keys := make([]string, 0, len(r.byType))
 	for k := range r.byType {
 		keys = append(keys, k)

@@ -47,6 +47,18 @@ func run(data string) error {
 	if err != nil {
 		return err
 	}
-	fp.print(os.Stdout)
+	fp.print(os.Stdout, "Benign prompts")
+	all, err := evalLabel(filepath.Join(data, "guard", "prompts.jsonl"), "")
+	if err != nil {
+		return err
+	}
+	all.examples = nil
+	all.print(os.Stdout, "All guard prompts (jailbreak, harmful, benign)")
+	docs, err := evalLabel(filepath.Join(data, "guard", "bipia_contexts.jsonl"), "")
+	if err != nil {
+		return err
+	}
+	docs.examples = nil
+	docs.print(os.Stdout, "BIPIA documents (emails, tables, code; real addresses expected)")
 	return nil
 }
