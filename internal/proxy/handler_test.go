@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/record"
@@ -174,4 +175,49 @@ func TestAbortHandlerStillAborts(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d records, want 1", n)
 	}
+}
+
+// BenchmarkServeModels measures the fixed cost of a request: ID, record,
+// authentication, answer and sinks.
+func BenchmarkServeModels(b *testing.B) {
+	h := benchHandler(b)
+	req := httptest.NewRequest(http.MethodGet, "/v1/models", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkRejectUnknownModel measures a request that is read, decoded and
+// refused before any upstream is called.
+func BenchmarkRejectUnknownModel(b *testing.B) {
+	h := benchHandler(b)
+	body := `{"model":"nope","messages":[{"role":"user","content":"Say hello"}]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+func benchHandler(b *testing.B) *Handler {
+	b.Helper()
+	table, err := route.Build(&config.Config{}, map[string]*upstream.Client{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return New(&Snapshot{
+		Routes: table,
+		Auth:   panicAuth{},
+		Log:    slog.New(slog.DiscardHandler),
+		Limits: Limits{MaxBodyBytes: 1 << 20, BodyIdleTimeout: time.Second},
+	})
 }
