@@ -118,12 +118,26 @@ func extension(s string, end int) int {
 
 // classifyRun tries the run as a whole, then its space-separated pieces.
 func classifyRun(t *input, r numRun, out []Finding) []Finding {
-	if f, ok := classify(t, r.start, r.end); ok {
-		if f.Type != "" {
-			out = append(out, f)
+	whole, ok := classify(t, r.start, r.end)
+	if ok && (whole.Type == "" || whole.Score >= splitMinScore) {
+		if whole.Type != "" {
+			out = append(out, whole)
 		}
 		return out
 	}
+	// A weak guess for the whole run (a low-scoring phone number) stands
+	// only if no piece of the run is confidently something else.
+	n := len(out)
+	out = splitRun(t, r, out)
+	if ok && len(out) == n {
+		out = append(out, whole)
+	}
+	return out
+}
+
+// splitRun classifies the space-separated pieces of a run greedily,
+// longest first.
+func splitRun(t *input, r numRun, out []Finding) []Finding {
 	s := t.s
 	if !strings.Contains(s[r.start:r.end], " ") {
 		return out
