@@ -1,0 +1,86 @@
+package guard
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/rampart-gw/rampart/internal/guard/classifier"
+	"github.com/rampart-gw/rampart/internal/guard/dataset"
+)
+
+// Paths of the shared evaluation data and the synthetic samples, relative
+// to this package.
+const (
+	dataDir       = "../../../shared/data/guard"
+	syntheticFile = "testdata/synthetic.jsonl"
+)
+
+func loadCorpus(t *testing.T) *dataset.Corpus {
+	t.Helper()
+	c, err := dataset.LoadCorpus(dataDir, syntheticFile)
+	if errors.Is(err, dataset.ErrMissing) {
+		t.Skipf("shared guard data not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestHeldOutGoal guards the measured detection and false-positive rates
+// on the held-out part against regressions (docs/evaluation.md).
+func TestHeldOutGoal(t *testing.T) {
+	t.Parallel()
+	c := loadCorpus(t)
+	g := mustNew(t, Config{})
+	var att, attHit, ben, benFP int
+	for _, s := range dataset.Filter(c.Prompts, dataset.Test) {
+		inj := hasVerdict(g.CheckText(context.Background(), "user", s.Text), GuardInjection, "")
+		switch s.Label {
+		case dataset.Jailbreak, dataset.Injection:
+			att++
+			if inj {
+				attHit++
+			}
+		case dataset.Benign:
+			ben++
+			if inj {
+				benFP++
+			}
+		}
+	}
+	det, fp := float64(attHit)/float64(att), float64(benFP)/float64(ben)
+	t.Logf("held-out: detection %.3f of %d attacks, injection false positives %.3f of %d benign", det, att, fp, ben)
+	if det < 0.95 || fp > 0.02 {
+		t.Errorf("detection %.3f (want >= 0.95), false positives %.3f (want <= 0.02)", det, fp)
+	}
+}
+
+// TestModelsReproducible retrains every model from the data and checks
+// the result is byte-identical to the embedded weights.
+func TestModelsReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("retraining takes seconds")
+	}
+	t.Parallel()
+	c := loadCorpus(t)
+	for name, set := range map[string]func(*dataset.Corpus, dataset.Part) []classifier.Example{
+		"attack": dataset.AttackSet, "harmful": dataset.HarmfulSet, "indirect": dataset.IndirectSet,
+	} {
+		m := classifier.Train(set(c, dataset.Train), dataset.TrainOptions)
+		classifier.Calibrate(m, set(c, dataset.Calibrate))
+		got, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := modelFS.ReadFile("models/" + name + ".bin.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("model %s: retrained weights differ from the embedded file; run go run ./internal/guard/cmd/train", name)
+		}
+	}
+}
