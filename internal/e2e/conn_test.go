@@ -357,3 +357,44 @@ func TestConnectionsPerIP(t *testing.T) {
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
 }
+
+// TestStalledReader checks that a client that stops reading a stream is cut
+// off after write_idle_timeout and that the upstream is cancelled. It is
+// heavy for a moment (the socket buffers must fill), so it runs alone.
+func TestStalledReader(t *testing.T) {
+	e := startWith(t, startOpts{Listen: "write_idle_timeout: 300ms"},
+		[]upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}}, "")
+	s := e.sims["sim"]
+	base := runtimeGoroutines()
+	c, err := net.Dial("tcp", hostPort(e.base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A small receive window makes the gateway's writes block sooner.
+	_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	body := chatBody("deepseek-chat", true, `,"x_sim":{"events":200000}`)
+	raw := "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testKey +
+		fmt.Sprintf("\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)) + body
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitRequests(ctx, 1); err != nil {
+		t.Fatal("no upstream request")
+	}
+	rec := s.Requests()[0]
+	if err := rec.Wait(ctx); err != nil {
+		t.Fatal("the upstream request was not cancelled while the client did not read")
+	}
+	if !rec.Cancelled {
+		t.Error("the upstream request ended without being cancelled")
+	}
+	if r := e.record(rec.Header.Get("X-Request-Id")); r.Status != 499 {
+		t.Errorf("record status %d outcome %q, want 499", r.Status, r.Outcome)
+	}
+	c.Close()
+	settleGoroutines(t, base, 2)
+}
