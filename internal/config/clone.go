@@ -28,6 +28,9 @@ func (c *Config) Clone() *Config {
 			out.Routes[i] = r.clone()
 		}
 	}
+	out.WAF.Exclusions = slices.Clone(c.WAF.Exclusions)
+	out.WAF.SetupFiles = slices.Clone(c.WAF.SetupFiles)
+	out.WAF.RuleFiles = slices.Clone(c.WAF.RuleFiles)
 	return &out
 }
 

@@ -42,6 +42,7 @@ func (c *Config) SetDefaults() {
 		}
 	}
 	c.Log.SetDefaults()
+	c.WAF.SetDefaults()
 }
 
 // SetDefaults fills the zero fields of the client listener.

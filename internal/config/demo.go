@@ -1,11 +1,13 @@
 package config
 
+import "github.com/rampart-gw/rampart/internal/waf"
+
 // Demo returns the configuration `rampart demo` runs: the client listener on
 // 127.0.0.1:8080, the admin listener on 127.0.0.1:9090, the store in
 // dataDir, one private upstream "r1-sim" (the built-in simulator at simURL,
 // DeepSeek flavor) and one route "default" serving deepseek-reasoner and
 // deepseek-chat with reasoning passed through. API keys from the store are
-// on. Defaults are set; the result passes Validate when simURL is valid.
+// on, and so is the WAF in its default scope. Defaults are set; the result passes Validate when simURL is valid.
 func Demo(dataDir, simURL string) *Config {
 	on := true
 	c := &Config{
@@ -16,6 +18,8 @@ func Demo(dataDir, simURL string) *Config {
 		Upstreams: map[string]*Upstream{
 			"r1-sim": {URL: simURL, Flavor: "deepseek", Public: false},
 		},
+		// Every stage that has landed runs with its recommended defaults.
+		WAF: waf.Config{Enabled: true},
 		Routes: []*Route{{
 			Name:      "default",
 			Models:    []string{"deepseek-reasoner", "deepseek-chat"},

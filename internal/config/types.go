@@ -7,7 +7,11 @@
 // default", never "unlimited".
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/waf"
+)
 
 // Config is the whole configuration file.
 type Config struct {
@@ -30,6 +34,10 @@ type Config struct {
 	Routes []*Route `yaml:"routes"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
+	// WAF is the web application firewall: the OWASP Core Rule Set run by
+	// Coraza on every request, in the LLM-aware scope. Off unless enabled.
+	// Its fields are documented in docs/configuration.md and internal/waf.
+	WAF waf.Config `yaml:"waf"`
 }
 
 // Listener configures the client listener.

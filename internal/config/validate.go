@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,31 @@ func (c *Config) Validate() error {
 	validateUpstreams(errs, c.Upstreams)
 	validateRoutes(errs, c.Routes, c.Upstreams)
 	c.Log.validate(errs, "log")
+	// Zero means default in the stage's section too.
+	w := c.WAF
+	w.SetDefaults()
+	addSection(errs, "waf", w.Validate())
 	return errs.err()
+}
+
+// addSection adds the problems a stage's own Validate found, each a
+// "field: message" error, under the section's path.
+func addSection(errs *Errors, section string, err error) {
+	if err == nil {
+		return
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	for _, e := range list {
+		field, msg, ok := strings.Cut(e.Error(), ": ")
+		if !ok {
+			errs.add(section, 0, e.Error())
+			continue
+		}
+		errs.add(section+"."+field, 0, msg)
+	}
 }
 
 // validate checks the client listener.

@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/server"
 	"github.com/rampart-gw/rampart/internal/store"
 	"github.com/rampart-gw/rampart/internal/upstream"
+	"github.com/rampart-gw/rampart/internal/waf"
 )
 
 // Options are how the gateway is started, beyond its configuration.
@@ -52,6 +53,7 @@ type Gateway struct {
 	mu      sync.Mutex // serialises reloads
 	cfg     *config.Config
 	clients map[string]*upstream.Client
+	waf     *waf.WAF
 }
 
 // New builds a gateway from cfg and opens its listeners.
@@ -69,12 +71,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		}
 		return float64(g.handler.InFlight())
 	})
-	snap, clients, err := g.build(cfg)
+	snap, b, err := g.build(cfg)
 	if err != nil {
 		g.closeStore()
 		return nil, err
 	}
-	g.cfg, g.clients = cfg, clients
+	g.cfg, g.clients, g.waf = cfg, b.clients, b.waf
 	g.handler = proxy.New(snap)
 	if g.client, err = server.Listen("client", &cfg.Listen, g.handler, g.log); err != nil {
 		g.closeStore()
@@ -133,9 +135,16 @@ func (g *Gateway) AdminAddr() string {
 	return g.admin.Addr()
 }
 
+// built holds what a snapshot was built from that the next build may reuse.
+type built struct {
+	clients map[string]*upstream.Client
+	waf     *waf.WAF
+}
+
 // build compiles cfg into a snapshot, reusing upstream clients whose
-// settings did not change so that their warm connections survive.
-func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, map[string]*upstream.Client, error) {
+// settings did not change, so that their warm connections survive, and the
+// compiled WAF when its rules did not change.
+func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	clients := make(map[string]*upstream.Client, len(cfg.Upstreams))
 	var upNames, routeNames []string
 	for name, u := range cfg.Upstreams {
@@ -144,7 +153,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, map[string]*upstre
 		} else {
 			c, err := upstream.New(name, u, g.log)
 			if err != nil {
-				return nil, nil, err
+				return nil, built{}, err
 			}
 			clients[name] = c
 		}
@@ -152,18 +161,22 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, map[string]*upstre
 	}
 	table, err := route.Build(cfg, clients)
 	if err != nil {
-		return nil, nil, err
+		return nil, built{}, err
 	}
 	for _, r := range table.Routes() {
 		routeNames = append(routeNames, r.Name)
 	}
 	authn, err := auth.New(cfg.Auth, g.keys, g.log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth: %w", err)
+		return nil, built{}, fmt.Errorf("auth: %w", err)
 	}
 	ipr, err := proxy.NewClientIPResolver(cfg.Listen.TrustedProxies)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen.trusted_proxies: %w", err)
+		return nil, built{}, fmt.Errorf("listen.trusted_proxies: %w", err)
+	}
+	w, err := waf.Reuse(g.waf, cfg.WAF, g.log)
+	if err != nil {
+		return nil, built{}, fmt.Errorf("waf: %w", err)
 	}
 	l := &cfg.Listen
 	snap := &proxy.Snapshot{
@@ -186,7 +199,10 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, map[string]*upstre
 	if g.opts.AccessLog != nil {
 		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))
 	}
-	return snap, clients, nil
+	if cfg.WAF.Enabled {
+		snap.PreStages = append(snap.PreStages, wafStage{w})
+	}
+	return snap, built{clients: clients, waf: w}, nil
 }
 
 // Reload reads the configuration file again and swaps in the new snapshot.
@@ -212,17 +228,21 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	if cfg.Listen.Addr != g.cfg.Listen.Addr || cfg.Admin.Addr != g.cfg.Admin.Addr {
 		g.log.Warn("listener addresses changed in the configuration; they take effect at the next restart")
 	}
-	snap, clients, err := g.build(cfg)
+	snap, b, err := g.build(cfg)
 	if err != nil {
 		g.metrics.Reload(false)
 		g.log.Error("configuration reload rejected; the previous configuration keeps serving", "error", err.Error())
 		return err
 	}
-	old := g.clients
+	old, oldWAF := g.clients, g.waf
 	g.handler.Swap(snap)
-	g.cfg, g.clients = cfg, clients
+	g.cfg, g.clients, g.waf = cfg, b.clients, b.waf
+	if oldWAF != nil && oldWAF != b.waf {
+		// Requests in flight finish on the old rules first.
+		time.AfterFunc(time.Minute, func() { _ = oldWAF.Close() })
+	}
 	for name, c := range old {
-		if clients[name] != c {
+		if b.clients[name] != c {
 			// Requests in flight keep their connections; idle ones go.
 			time.AfterFunc(time.Minute, c.CloseIdle)
 		}
