@@ -102,11 +102,13 @@ func (s *envelopeState) walk() error {
 		var err error
 		switch s.dec.PeekKind() {
 		case '{', '[':
-			_, err = s.dec.ReadToken()
-			s.enter()
+			if _, err = s.dec.ReadToken(); err == nil {
+				s.keys = append(s.keys, keyOther)
+			}
 		case '}', ']':
-			_, err = s.dec.ReadToken()
-			s.keys = s.keys[:len(s.keys)-1]
+			if _, err = s.dec.ReadToken(); err == nil {
+				s.keys = s.keys[:len(s.keys)-1]
+			}
 		case 0:
 			if _, err = s.dec.ReadToken(); err == nil {
 				err = errors.New("not a JSON value")
@@ -132,11 +134,6 @@ func (s *envelopeState) end() error {
 		return err
 	}
 	return nil
-}
-
-// enter starts a container: the depth grows and has no member name yet.
-func (s *envelopeState) enter() {
-	s.keys = append(s.keys, keyOther)
 }
 
 // scalar reads an object member name or a scalar value, blanking the value
@@ -170,6 +167,9 @@ func (s *envelopeState) scalar() error {
 // message content. keys[0] is the top-level member, keys[2] the member of a
 // message object and the last key the member holding the value.
 func (s *envelopeState) isContent() bool {
+	if len(s.keys) == 0 {
+		return false
+	}
 	switch s.keys[0] {
 	case keyPrompt, keyInput:
 		return true
