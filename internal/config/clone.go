@@ -1,6 +1,8 @@
 package config
 
 import (
+	"reflect"
+
 	"maps"
 	"slices"
 )
@@ -31,6 +33,11 @@ func (c *Config) Clone() *Config {
 	out.WAF.Exclusions = slices.Clone(c.WAF.Exclusions)
 	out.WAF.SetupFiles = slices.Clone(c.WAF.SetupFiles)
 	out.WAF.RuleFiles = slices.Clone(c.WAF.RuleFiles)
+	// The stage sections belong to their packages: copy them by reflection
+	// so that Clone stays deep whatever fields they grow.
+	deepCopy(reflect.ValueOf(&out.Guards).Elem(), reflect.ValueOf(c.Guards))
+	deepCopy(reflect.ValueOf(&out.DLP).Elem(), reflect.ValueOf(c.DLP))
+	deepCopy(reflect.ValueOf(&out.Limits).Elem(), reflect.ValueOf(c.Limits))
 	return &out
 }
 
@@ -80,4 +87,49 @@ func (r *Route) clone() *Route {
 	out.Aliases = maps.Clone(r.Aliases)
 	out.Upstreams = slices.Clone(r.Upstreams)
 	return &out
+}
+
+// deepCopy sets dst to a deep copy of src: pointers, slices and maps are
+// copied, nil stays nil and empty stays empty. Functions are shared.
+func deepCopy(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.Pointer:
+		if src.IsNil() {
+			dst.SetZero()
+			return
+		}
+		p := reflect.New(src.Elem().Type())
+		deepCopy(p.Elem(), src.Elem())
+		dst.Set(p)
+	case reflect.Slice:
+		if src.IsNil() {
+			dst.SetZero()
+			return
+		}
+		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		for i := range src.Len() {
+			deepCopy(s.Index(i), src.Index(i))
+		}
+		dst.Set(s)
+	case reflect.Map:
+		if src.IsNil() {
+			dst.SetZero()
+			return
+		}
+		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(it.Value().Type()).Elem()
+			deepCopy(v, it.Value())
+			m.SetMapIndex(it.Key(), v)
+		}
+		dst.Set(m)
+	case reflect.Struct:
+		for i := range src.NumField() {
+			if dst.Field(i).CanSet() {
+				deepCopy(dst.Field(i), src.Field(i))
+			}
+		}
+	default:
+		dst.Set(src)
+	}
 }

@@ -191,6 +191,13 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(i)
+	case reflect.Float64, reflect.Float32:
+		f, err := strconv.ParseFloat(n.Value, v.Type().Bits())
+		if err != nil {
+			d.mismatch(n, path, "a number")
+			return
+		}
+		v.SetFloat(f)
 	default:
 		d.errs.add(path, n.Line, "cannot decode into "+v.Type().String())
 	}

@@ -43,6 +43,15 @@ func (c *Config) SetDefaults() {
 	}
 	c.Log.SetDefaults()
 	c.WAF.SetDefaults()
+	c.Guards.SetDefaults()
+	c.DLP.SetDefaults()
+	c.Limits.SetDefaults()
+}
+
+// SetDefaults fills the zero fields of the limits section.
+func (l *Limits) SetDefaults() {
+	setString(&l.Backend, "memory")
+	setString(&l.FailMode, "closed")
 }
 
 // SetDefaults fills the zero fields of the client listener.

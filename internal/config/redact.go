@@ -41,6 +41,12 @@ func (c *Config) Redacted() *Config {
 			u.Headers[h] = secret(v)
 		}
 	}
+	for i := range out.Guards.External {
+		out.Guards.External[i].APIKey = secret(out.Guards.External[i].APIKey)
+		out.Guards.External[i].URL = redactURL(out.Guards.External[i].URL)
+	}
+	out.DLP.HashKey = secret(out.DLP.HashKey)
+	out.Limits.RedisURL = redactURL(out.Limits.RedisURL)
 	return out
 }
 

@@ -10,6 +10,9 @@ package config
 import (
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/dlp"
+	"github.com/rampart-gw/rampart/internal/guard"
+	"github.com/rampart-gw/rampart/internal/limits"
 	"github.com/rampart-gw/rampart/internal/waf"
 )
 
@@ -38,6 +41,34 @@ type Config struct {
 	// Coraza on every request, in the LLM-aware scope. Off unless enabled.
 	// Its fields are documented in docs/configuration.md and internal/waf.
 	WAF waf.Config `yaml:"waf"`
+	// Guards are the prompt and response guards: prompt injection and
+	// jailbreaks, harmful requests, banned topics. Off unless enabled.
+	Guards guard.Config `yaml:"guards"`
+	// DLP finds personal data and secrets in requests and masks, redacts
+	// or blocks them before they leave. Off unless enabled.
+	DLP dlp.Config `yaml:"dlp"`
+	// Limits are rate, token, cost and concurrency limits. Off while there
+	// are no rules.
+	Limits Limits `yaml:"limits"`
+}
+
+// Limits configures the limits stage.
+type Limits struct {
+	// Backend is memory (default: counters in this process) or redis
+	// (counters shared by every instance through Redis).
+	Backend string `yaml:"backend"`
+	// RedisURL is the Redis URL when backend is redis, such as
+	// redis://127.0.0.1:6379/0. Secret: it may hold a password.
+	RedisURL string `yaml:"redis_url"`
+	// FailMode is what happens while Redis is unreachable: closed (default:
+	// requests get 503) or local (per-instance counters until it is back).
+	FailMode string `yaml:"fail_mode"`
+	// Rules are the limits; a request must satisfy every rule that matches
+	// it. A refused request gets 429 with Retry-After and x-ratelimit-*
+	// headers (rate_limit_exceeded, or insufficient_quota for budgets).
+	Rules []limits.Rule `yaml:"rules"`
+	// Prices are per model, per million tokens, for cost rules.
+	Prices map[string]limits.Price `yaml:"prices"`
 }
 
 // Listener configures the client listener.

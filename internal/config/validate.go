@@ -28,6 +28,13 @@ func (c *Config) Validate() error {
 	w := c.WAF
 	w.SetDefaults()
 	addSection(errs, "waf", w.Validate())
+	gd := c.Guards
+	gd.SetDefaults()
+	addSection(errs, "guards", gd.Validate())
+	dl := c.DLP
+	dl.SetDefaults()
+	addSection(errs, "dlp", dl.Validate())
+	c.Limits.validate(errs, "limits")
 	return errs.err()
 }
 
@@ -211,5 +218,25 @@ func nonNeg(errs *Errors, p string, v int64) {
 func nonNegDur(errs *Errors, p string, d time.Duration) {
 	if d < 0 {
 		errs.add(p, 0, "must not be negative (0 means the default)")
+	}
+}
+
+// validate checks the limits section. The rules themselves are checked by
+// the limits package when the stage is built; their errors carry their
+// path too.
+func (l *Limits) validate(errs *Errors, p string) {
+	switch l.Backend {
+	case "", "memory":
+	case "redis":
+		if l.RedisURL == "" {
+			errs.add(p+".redis_url", 0, "is required when backend is redis")
+		}
+	default:
+		errs.add(p+".backend", 0, "must be memory or redis, not "+strconv.Quote(l.Backend))
+	}
+	switch l.FailMode {
+	case "", "closed", "local":
+	default:
+		errs.add(p+".fail_mode", 0, "must be closed or local, not "+strconv.Quote(l.FailMode))
 	}
 }

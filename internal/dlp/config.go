@@ -39,6 +39,9 @@ const DefaultHoldBack = 256
 
 // Config is the `dlp:` section of the configuration.
 type Config struct {
+	// Enabled turns the DLP stage on in the gateway. Default false. The
+	// scanner itself (and `rampart scan`) ignores it.
+	Enabled bool `yaml:"enabled"`
 	// MinScore drops findings below this confidence (0 to 1). Default 0.5.
 	// Raising it trades recall (values that leave unmasked) for fewer
 	// false positives on ordinary prompts.

@@ -25,6 +25,9 @@ const (
 // Config is the `guards:` section. The zero value turns every built-in
 // guard on with its default action and threshold.
 type Config struct {
+	// Enabled turns the guard stage on in the gateway. Default false. The
+	// guards themselves (and `rampart scan`) ignore it.
+	Enabled bool `yaml:"enabled"`
 	// Shadow records every verdict as shadow and blocks nothing: a way to
 	// measure a policy on live traffic before enforcing it. Default false.
 	Shadow bool `yaml:"shadow"`
