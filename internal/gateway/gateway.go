@@ -15,6 +15,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/accesslog"
 	"github.com/rampart-gw/rampart/internal/auth"
 	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/guard"
 	"github.com/rampart-gw/rampart/internal/keys"
 	"github.com/rampart-gw/rampart/internal/metrics"
 	"github.com/rampart-gw/rampart/internal/openai"
@@ -54,6 +55,7 @@ type Gateway struct {
 	cfg     *config.Config
 	clients map[string]*upstream.Client
 	waf     *waf.WAF
+	prev    built
 }
 
 // New builds a gateway from cfg and opens its listeners.
@@ -76,7 +78,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		g.closeStore()
 		return nil, err
 	}
-	g.cfg, g.clients, g.waf = cfg, b.clients, b.waf
+	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	g.handler = proxy.New(snap)
 	if g.client, err = server.Listen("client", &cfg.Listen, g.handler, g.log); err != nil {
 		g.closeStore()
@@ -139,6 +141,9 @@ func (g *Gateway) AdminAddr() string {
 type built struct {
 	clients map[string]*upstream.Client
 	waf     *waf.WAF
+	guards  *guard.Guards
+	guardsC guard.Config
+	backend *limitBackend
 }
 
 // build compiles cfg into a snapshot, reusing upstream clients whose
@@ -199,10 +204,14 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if g.opts.AccessLog != nil {
 		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))
 	}
+	b := built{clients: clients, waf: w}
 	if cfg.WAF.Enabled {
 		snap.PreStages = append(snap.PreStages, wafStage{w})
 	}
-	return snap, built{clients: clients, waf: w}, nil
+	if err := g.buildStages(cfg, snap, &b); err != nil {
+		return nil, built{}, err
+	}
+	return snap, b, nil
 }
 
 // Reload reads the configuration file again and swaps in the new snapshot.
@@ -234,12 +243,15 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		g.log.Error("configuration reload rejected; the previous configuration keeps serving", "error", err.Error())
 		return err
 	}
-	old, oldWAF := g.clients, g.waf
+	old, oldWAF, oldBackend := g.clients, g.waf, g.prev.backend
 	g.handler.Swap(snap)
-	g.cfg, g.clients, g.waf = cfg, b.clients, b.waf
+	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	if oldWAF != nil && oldWAF != b.waf {
 		// Requests in flight finish on the old rules first.
 		time.AfterFunc(time.Minute, func() { _ = oldWAF.Close() })
+	}
+	if oldBackend != nil && oldBackend != b.backend && oldBackend.client != nil {
+		time.AfterFunc(time.Minute, func() { _ = oldBackend.client.Close() })
 	}
 	for name, c := range old {
 		if b.clients[name] != c {
@@ -286,6 +298,9 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 		_ = g.admin.Shutdown(sctx)
 	}
 	_ = g.client.Shutdown(sctx)
+	if be := g.prev.backend; be != nil && be.client != nil {
+		_ = be.client.Close()
+	}
 	g.closeStore()
 	return err
 }

@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/dlp"
+	"github.com/rampart-gw/rampart/internal/guard"
+	"github.com/rampart-gw/rampart/internal/limits"
 	"github.com/rampart-gw/rampart/internal/proxy"
 	"github.com/rampart-gw/rampart/internal/record"
+	"github.com/rampart-gw/rampart/internal/tokenizer"
 	"github.com/rampart-gw/rampart/internal/waf"
 )
 
@@ -49,4 +55,176 @@ func (s wafStage) Check(ctx context.Context, c *proxy.Call) error {
 	return e
 }
 
-var _ proxy.Stage = wafStage{}
+// guardStage runs the input guards over every message of a request.
+type guardStage struct{ g *guard.Guards }
+
+// Check implements proxy.Stage.
+func (s guardStage) Check(ctx context.Context, c *proxy.Call) error {
+	msgs := make([]guard.Message, 0, len(c.Req.Messages)+len(c.Req.Prompt)+len(c.Req.Input))
+	for _, m := range c.Req.Messages {
+		msgs = append(msgs, guard.Message{Role: m.Role, Text: m.Content})
+		for _, a := range m.ToolCallArgs {
+			msgs = append(msgs, guard.Message{Role: m.Role, Text: a})
+		}
+	}
+	for _, p := range c.Req.Prompt {
+		msgs = append(msgs, guard.Message{Role: "user", Text: p})
+	}
+	for _, in := range c.Req.Input {
+		msgs = append(msgs, guard.Message{Role: "user", Text: in})
+	}
+	verdicts, err := s.g.CheckInput(ctx, msgs)
+	for _, v := range verdicts {
+		c.Rec.AddVerdict(v.Record())
+	}
+	if err != nil {
+		// A guard that failed is not a pass.
+		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.TypeServer, "guard_unavailable",
+			"The gateway could not check the request; retry later.")
+	}
+	if guard.Blocked(verdicts) {
+		return guard.BlockError(verdicts)
+	}
+	return nil
+}
+
+// dlpStage finds personal data and secrets in a request and applies the
+// request policy before anything leaves.
+type dlpStage struct{ s *dlp.Scanner }
+
+// Check implements proxy.Stage.
+func (d dlpStage) Check(_ context.Context, c *proxy.Call) error {
+	counts := map[string]int{}
+	var set map[int]string
+	for i, m := range c.Req.Messages {
+		out, findings, blocked := d.s.Apply(m.Content, dlp.Request, nil)
+		if err := d.note(c, counts, findings, blocked); err != nil {
+			return err
+		}
+		if out != m.Content {
+			if set == nil {
+				set = map[int]string{}
+			}
+			set[i] = out
+		}
+		for _, a := range m.ToolCallArgs {
+			if err := d.mustBeClean(c, counts, a); err != nil {
+				return err
+			}
+		}
+	}
+	// Prompts and embedding inputs cannot be rewritten in place yet: a
+	// value that would be masked there refuses the request instead.
+	for _, t := range c.Req.Prompt {
+		if err := d.mustBeClean(c, counts, t); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Req.Input {
+		if err := d.mustBeClean(c, counts, t); err != nil {
+			return err
+		}
+	}
+	if set != nil {
+		c.Edits.SetContent = set
+	}
+	for _, typ := range sortedKeys(counts) {
+		c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: typ, Action: string(d.s.Action(typ, dlp.Request)),
+			Detail: strconv.Itoa(counts[typ]) + " found"})
+	}
+	return nil
+}
+
+func (d dlpStage) note(c *proxy.Call, counts map[string]int, findings []dlp.Finding, blocked *dlp.Finding) error {
+	for _, f := range findings {
+		counts[f.Type]++
+	}
+	if blocked != nil {
+		c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: blocked.Type, Action: "block"})
+		return apierr.New(http.StatusBadRequest, apierr.TypeInvalidRequest, "sensitive_data_blocked",
+			"The request contains "+strings.ToLower(dlp.Label(blocked.Type))+" data, which this gateway does not let leave; remove it and retry.")
+	}
+	return nil
+}
+
+// mustBeClean refuses text that holds a value the policy would change.
+func (d dlpStage) mustBeClean(c *proxy.Call, counts map[string]int, text string) error {
+	out, findings, blocked := d.s.Apply(text, dlp.Request, nil)
+	if err := d.note(c, counts, findings, blocked); err != nil {
+		return err
+	}
+	if out != text {
+		return apierr.New(http.StatusBadRequest, apierr.TypeInvalidRequest, "sensitive_data_blocked",
+			"The request holds sensitive data in a field the gateway cannot mask (a prompt, an embedding input or tool-call arguments); remove it and retry.")
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// limitStage reserves the request's share of every matching limit and
+// settles it against the real usage when the request ends.
+type limitStage struct {
+	l   *limits.Limiter
+	est tokenizer.Estimator
+}
+
+// Check implements proxy.Stage.
+func (s limitStage) Check(ctx context.Context, c *proxy.Call) error {
+	p := c.Rec.Principal
+	subj := limits.Subject{Key: p.ID, Team: p.Team, Model: c.Req.Model, Route: c.Route.Name, ClientIP: c.Rec.ClientIP}
+	if p.Kind != "api_key" {
+		subj.User = p.ID
+	}
+	var in int64
+	for _, m := range c.Req.Messages {
+		in += int64(s.est.Count(m.Content))
+	}
+	for _, t := range c.Req.Prompt {
+		in += int64(s.est.Count(t))
+	}
+	for _, t := range c.Req.Input {
+		in += int64(s.est.Count(t))
+	}
+	out := int64(c.Req.MaxTokens)
+	if clamp := s.l.ClampOutput(subj, out); clamp > 0 && (out == 0 || clamp < out) {
+		out = clamp
+		if c.Edits.MaxTokens == 0 || int64(c.Edits.MaxTokens) > clamp {
+			c.Edits.MaxTokens = int(clamp)
+		}
+	}
+	res, den, err := s.l.Admit(ctx, subj, limits.Estimate{InputTokens: in, MaxOutputTokens: out})
+	if err != nil {
+		return err
+	}
+	if den != nil {
+		for k, v := range den.Headers {
+			c.Header.Set(k, v)
+		}
+		c.Rec.AddVerdict(record.Verdict{Stage: "limit", Rule: den.Rule, Action: "block", Detail: den.Quantity})
+		return den.APIError()
+	}
+	for k, v := range res.Headers() {
+		c.Header.Set(k, v)
+	}
+	c.OnFinish(func(rec *record.Record) {
+		// Settle runs even when the client went away: it has its own
+		// bounded context.
+		_ = res.Settle(context.Background(), limits.UsageFrom(rec.Usage))
+	})
+	return nil
+}
+
+var (
+	_ proxy.Stage = wafStage{}
+	_ proxy.Stage = guardStage{}
+	_ proxy.Stage = dlpStage{}
+	_ proxy.Stage = limitStage{}
+)

@@ -24,7 +24,7 @@ func (ex *exchange) forward(ep *endpoint) {
 		ex.fail(err)
 		return
 	}
-	c := &Call{HTTP: ex.r, Body: body, Rec: ex.rec}
+	c := &Call{HTTP: ex.r, Body: body, Rec: ex.rec, Header: ex.w.Header()}
 	ex.call = c
 	if !ex.runStages(ex.s.PreStages, c) {
 		return

@@ -35,6 +35,9 @@ type Call struct {
 	// Edits are applied to the body sent upstream; stages may set
 	// SetContent to replace a message's text (masking).
 	Edits openai.Edits
+	// Header is the client's response header: stages may add headers to
+	// every answer, refusals included (the x-ratelimit-* headers).
+	Header http.Header
 
 	finish []func(rec *record.Record)
 }
