@@ -27,6 +27,7 @@ Usage:
   rampart check -c FILE [--print]
   rampart keys create|list|revoke|rotate [flags]
   rampart bench [flags]
+  rampart scan [-c FILE] < LINES
   rampart version
 
 Run "rampart VERB -h" for the flags of a verb.
@@ -41,6 +42,7 @@ var verbs = map[string]verb{
 	"check":   runCheck,
 	"keys":    runKeys,
 	"bench":   runBench,
+	"scan":    runScan,
 	"version": runVersion,
 }
 
