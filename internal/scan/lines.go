@@ -57,11 +57,14 @@ func (l *lineReader) next() (line []byte, long bool, err error) {
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
 	}
+	// Bytes were dropped only when the line held more than max+2 bytes
+	// with its newline, so it was long whatever its ending.
+	long = dropped || len(line) > l.max
+	if long {
+		line = line[:l.max]
+	}
 	if l.n == 1 {
 		line = bytes.TrimPrefix(line, []byte("\uFEFF"))
 	}
-	if dropped || len(line) > l.max {
-		return line[:min(len(line), l.max)], true, nil
-	}
-	return line, false, nil
+	return line, long, nil
 }
