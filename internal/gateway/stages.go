@@ -12,6 +12,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/dlp"
 	"github.com/rampart-gw/rampart/internal/guard"
 	"github.com/rampart-gw/rampart/internal/limits"
+	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/proxy"
 	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/tokenizer"
@@ -85,6 +86,9 @@ func (s guardStage) Check(ctx context.Context, c *proxy.Call) error {
 	if guard.Blocked(verdicts) {
 		return guard.BlockError(verdicts)
 	}
+	if c.Req.Endpoint == openai.Chat {
+		c.AddFilter(newGuardFilter(s.g, c))
+	}
 	return nil
 }
 
@@ -127,6 +131,9 @@ func (d dlpStage) Check(_ context.Context, c *proxy.Call) error {
 	}
 	if set != nil {
 		c.Edits.SetContent = set
+	}
+	if c.Req.Endpoint == openai.Chat {
+		c.AddFilter(&dlpFilter{s: d.s, rec: c.Rec, maskers: map[[2]int]*dlp.StreamMasker{}})
 	}
 	for _, typ := range sortedKeys(counts) {
 		c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: typ, Action: string(d.s.Action(typ, dlp.Request)),

@@ -60,7 +60,13 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 		}
 		rec.ModelServed = c.Model
 		if ep.kind == openai.Chat {
-			if out, err = renderWhole(data, &c, rt, tgt); err != nil {
+			if out, err = renderWhole(data, &c, rt, tgt, ex.filterChain(ctx, rt, tgt)); err != nil {
+				var ae *apierr.Error
+				if errors.As(err, &ae) {
+					ex.rec.Outcome = "blocked"
+					ex.fail(ae)
+					return
+				}
 				ex.fail(badUpstream(err))
 				return
 			}
@@ -80,10 +86,10 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 }
 
 // renderWhole applies the route's reasoning policy to a whole answer.
-func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target) ([]byte, error) {
+func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target, fc *filterChain) ([]byte, error) {
 	pol := rt.Policy
 	mode := reasoningMode(tgt.Client)
-	if pol == reasoning.Pass {
+	if pol == reasoning.Pass && fc == nil {
 		return data, nil
 	}
 	var edits []openai.DeltaEdit
@@ -91,9 +97,15 @@ func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target
 		ch := &c.Choices[i]
 		r := reasoning.NewRenderer(pol, mode)
 		in := reasoning.Delta{Content: ch.Content, Reasoning: ch.Reasoning, HasContent: ch.HasContent, HasReasoning: ch.HasReasoning}
-		out, _ := r.Render(in)
-		tail, _ := r.Flush()
+		out, norm := r.Render(in)
+		tail, ntail := r.Flush()
 		out = joinDelta(out, tail)
+		if fc != nil {
+			var err error
+			if out, err = fc.delta(ch.Index, in, joinDelta(norm, ntail), true); err != nil {
+				return nil, err
+			}
+		}
 		if e, ok := deltaEdit(ch.Index, in, out); ok {
 			edits = append(edits, e)
 		}
@@ -181,6 +193,8 @@ type streamer struct {
 	timer     *time.Timer
 
 	renderers []*reasoning.Renderer
+	finished  []bool // a choice's finish_reason was seen
+	filters   *filterChain
 	edits     []openai.DeltaEdit
 	buf       []byte
 	chunk     openai.Chunk
@@ -205,6 +219,7 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		idle:      tgt.Client.Timeouts.Idle,
 		heartbeat: rt.Heartbeat,
 		buf:       make([]byte, 0, 1024),
+		filters:   ex.filterChain(ctx, rt, tgt),
 	}
 	h := ex.w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}
@@ -235,7 +250,9 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 			continue // the gateway sends its own heartbeats
 		}
 		if string(ev.Data) == "[DONE]" {
-			st.finishRenderers()
+			if !st.finishRenderers() {
+				return
+			}
 			st.write(append(st.buf[:0], "data: [DONE]\n\n"...))
 			rec.Outcome = "ok"
 			return
@@ -276,6 +293,14 @@ func (st *streamer) event(data []byte) bool {
 	if st.req.Endpoint == openai.Chat {
 		var err error
 		if out, err = st.render(data, c); err != nil {
+			st.cancel(errBadUpstream)
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				// A response filter stopped the answer.
+				st.endWithError(ae)
+				ex.rec.Outcome = "blocked"
+				return false
+			}
 			st.endWithError(badUpstream(err))
 			return false
 		}
@@ -300,10 +325,18 @@ func (st *streamer) render(data []byte, c *openai.Chunk) ([]byte, error) {
 		ch := &c.Choices[i]
 		r := st.renderer(ch.Index)
 		in := reasoning.Delta{Content: ch.Content, Reasoning: ch.Reasoning, HasContent: ch.HasContent, HasReasoning: ch.HasReasoning}
-		out, _ := r.Render(in)
-		if ch.FinishReason != "" {
-			tail, _ := r.Flush()
-			out = joinDelta(out, tail)
+		out, norm := r.Render(in)
+		final := ch.FinishReason != ""
+		if final {
+			tail, ntail := r.Flush()
+			out, norm = joinDelta(out, tail), joinDelta(norm, ntail)
+			st.markFinished(ch.Index)
+		}
+		if st.filters != nil {
+			var err error
+			if out, err = st.filters.delta(ch.Index, in, norm, final); err != nil {
+				return nil, err
+			}
 		}
 		if e, ok := deltaEdit(ch.Index, in, out); ok {
 			edits = append(edits, e)
@@ -328,14 +361,34 @@ func (st *streamer) renderer(index int) *reasoning.Renderer {
 	return r
 }
 
-// finishRenderers emits text a renderer still holds back (a possible tag
-// prefix) when the upstream ends without a finish_reason.
-func (st *streamer) finishRenderers() {
+func (st *streamer) markFinished(index int) {
+	for index >= len(st.finished) {
+		st.finished = append(st.finished, false)
+	}
+	st.finished[index] = true
+}
+
+// finishRenderers emits text a renderer or a filter still holds back (a
+// possible tag prefix, a masked value's window) when the upstream ends a
+// choice without a finish_reason. False when a filter stopped the answer.
+func (st *streamer) finishRenderers() bool {
 	for i, r := range st.renderers {
-		if r == nil {
+		if r == nil || (i < len(st.finished) && st.finished[i]) {
 			continue
 		}
-		tail, _ := r.Flush()
+		tail, ntail := r.Flush()
+		if st.filters != nil {
+			var err error
+			if tail, err = st.filters.delta(i, reasoning.Delta{}, ntail, true); err != nil {
+				var ae *apierr.Error
+				if !errors.As(err, &ae) {
+					ae = badUpstream(err)
+				}
+				st.endWithError(ae)
+				st.ex.rec.Outcome = "blocked"
+				return false
+			}
+		}
 		if tail.Content == "" && tail.Reasoning == "" {
 			continue
 		}
@@ -345,6 +398,7 @@ func (st *streamer) finishRenderers() {
 			st.write(sse.AppendData(nil, out))
 		}
 	}
+	return true
 }
 
 // upstreamEnded handles the end of the upstream body before [DONE].
@@ -530,4 +584,17 @@ func hasPrefixFold(s, prefix string) bool {
 		}
 	}
 	return true
+}
+
+// filterChain returns the call's response filters for this route, or nil.
+func (ex *exchange) filterChain(ctx context.Context, rt *route.Route, tgt route.Target) *filterChain {
+	if ex.call == nil || len(ex.call.filters) == 0 {
+		return nil
+	}
+	return &filterChain{
+		ctx:     ctx,
+		filters: ex.call.filters,
+		policy:  rt.Policy,
+		inline:  rt.Policy == reasoning.Pass && reasoningMode(tgt.Client) != reasoning.ModeNone,
+	}
 }

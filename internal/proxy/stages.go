@@ -39,7 +39,8 @@ type Call struct {
 	// every answer, refusals included (the x-ratelimit-* headers).
 	Header http.Header
 
-	finish []func(rec *record.Record)
+	finish  []func(rec *record.Record)
+	filters []Filter
 }
 
 // OnFinish runs fn when the request ends, after usage is known, whatever
