@@ -12,50 +12,75 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// key classifies the object member names the envelope cares about.
-type key uint8
+// ctx is where in a chat request a value sits, as far as the envelope cares.
+type ctx uint8
 
 const (
-	keyOther     key = iota
-	keyMessages      // top level: chat messages
-	keyPrompt        // top level: completion prompt
-	keyInput         // top level: embedding or responses input
-	keyContent       // message: content, reasoning_content, reasoning, refusal
-	keyArguments     // tool call function: arguments
+	ctxTop       ctx = iota // the top-level object
+	ctxOther                // anything not below
+	ctxMessages             // the top-level messages array
+	ctxMessage              // one message object
+	ctxInMessage            // anything deeper in a message: tool calls, parts
+	ctxTools                // anything in the top-level tools array
 )
 
-func classify(raw []byte) key {
-	name := string(raw) // the compiler does not allocate for a switch on it
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		// An escaped name is compared unescaped, so "\u0063ontent" is
-		// blanked like "content"; an invalid escape is an error later.
-		if u, err := jsontext.AppendUnquote(nil, raw); err == nil {
-			name = `"` + string(u) + `"`
+// member returns the context of a member's value and whether the member is
+// prose to leave out: message contents, prompts and inputs, tool call
+// arguments and tool descriptions.
+func member(parent ctx, name string) (ctx, bool) {
+	switch parent {
+	case ctxTop:
+		switch name {
+		case "messages":
+			return ctxMessages, false
+		case "prompt", "input":
+			return ctxOther, true
+		case "tools", "functions":
+			return ctxTools, false
 		}
+	case ctxMessage:
+		switch name {
+		case "content", "reasoning_content", "reasoning", "refusal":
+			return ctxInMessage, true
+		}
+		return ctxInMessage, name == "arguments"
+	case ctxInMessage:
+		return ctxInMessage, name == "arguments"
+	case ctxTools:
+		return ctxTools, name == "description"
 	}
-	switch name {
-	case `"messages"`:
-		return keyMessages
-	case `"prompt"`:
-		return keyPrompt
-	case `"input"`:
-		return keyInput
-	case `"content"`, `"reasoning_content"`, `"reasoning"`, `"refusal"`:
-		return keyContent
-	case `"arguments"`:
-		return keyArguments
-	}
-	return keyOther
+	return ctxOther, false
 }
 
-// envelopeState walks one JSON document, remembering the member name last
-// read at each depth.
+// element returns the context of an array element.
+func element(parent ctx) ctx {
+	switch parent {
+	case ctxMessages:
+		return ctxMessage
+	case ctxMessage, ctxInMessage:
+		return ctxInMessage
+	case ctxTools:
+		return ctxTools
+	}
+	return ctxOther
+}
+
+// vocabulary are the string values of the chat API's enumerations (roles,
+// part and tool types, schema types, effort levels). An exact match carries
+// no payload, so it is left out of the envelope.
+var vocabulary = map[string]bool{
+	`"system"`: true, `"developer"`: true, `"user"`: true, `"assistant"`: true, `"tool"`: true,
+	`"function"`: true, `"text"`: true, `"image_url"`: true, `"input_audio"`: true, `"file"`: true,
+	`"json_object"`: true, `"json_schema"`: true, `"object"`: true, `"string"`: true, `"number"`: true,
+	`"integer"`: true, `"boolean"`: true, `"array"`: true, `"null"`: true, `"auto"`: true,
+	`"none"`: true, `"required"`: true, `"low"`: true, `"medium"`: true, `"high"`: true,
+	`"minimal"`: true, `"enabled"`: true, `"disabled"`: true,
+}
+
+// envelopeState copies one JSON document into the envelope.
 type envelopeState struct {
-	dec  *jsontext.Decoder
-	keys []key
-	body []byte
-	out  []byte
-	last int
+	dec *jsontext.Decoder
+	out []byte
 }
 
 // reader is a pooled decoder with the buffer it reads from; the buffer
@@ -70,13 +95,17 @@ var readers = sync.Pool{New: func() any {
 	return &reader{buf: b, dec: jsontext.NewDecoder(b)}
 }}
 
-// Envelope returns a copy of a JSON request body with message contents
-// replaced by empty strings: every string under messages[].content,
-// reasoning_content, reasoning and refusal, tool call arguments, and every
-// string under the top-level prompt and input. Everything else (model,
-// roles, parameters, tool definitions, metadata) is kept byte for byte. When
-// nothing is blanked it returns body itself. It fails on anything that is
-// not exactly one valid JSON value with unique member names.
+// Envelope returns what the rules see of a JSON request body: its structure
+// without the prose. Left out are message contents (content,
+// reasoning_content, reasoning, refusal), tool call arguments, the top-level
+// prompt and input, and tool descriptions, which go to the prompt guards and
+// DLP; numbers, booleans and nulls, and strings of the API's vocabulary
+// ("user", "text", ...), which carry no payload; and repeated array
+// elements. What remains (model, names, IDs, tool names and schemas,
+// metadata, stop sequences, ...) is copied byte for byte, without white
+// space. Every left-out value would cost the rules as much as a real one.
+// Envelope fails on anything that is not exactly one valid JSON value with
+// unique member names.
 func Envelope(body []byte) ([]byte, error) {
 	rd := readers.Get().(*reader)
 	defer func() {
@@ -87,99 +116,135 @@ func Envelope(body []byte) ([]byte, error) {
 	}()
 	*rd.buf = *bytes.NewBuffer(body)
 	rd.dec.Reset(rd.buf)
-	s := envelopeState{dec: rd.dec, body: body, keys: make([]key, 0, 8)}
-	if err := s.walk(); err != nil {
+	s := envelopeState{dec: rd.dec, out: make([]byte, 0, 256)}
+	if _, err := s.value(ctxTop); err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
-	if s.out == nil {
-		return body, nil
-	}
-	return append(s.out, body[s.last:]...), nil
-}
-
-func (s *envelopeState) walk() error {
-	for {
-		var err error
-		switch s.dec.PeekKind() {
-		case '{', '[':
-			if _, err = s.dec.ReadToken(); err == nil {
-				s.keys = append(s.keys, keyOther)
-			}
-		case '}', ']':
-			if _, err = s.dec.ReadToken(); err == nil {
-				s.keys = s.keys[:len(s.keys)-1]
-			}
-		case 0:
-			if _, err = s.dec.ReadToken(); err == nil {
-				err = errors.New("not a JSON value")
-			}
-		default:
-			err = s.scalar()
-		}
-		if err != nil {
-			return err
-		}
-		if len(s.keys) == 0 && s.dec.InputOffset() > 0 {
-			return s.end()
-		}
-	}
-}
-
-// end checks that nothing but white space follows the top-level value.
-func (s *envelopeState) end() error {
 	if _, err := s.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		if err == nil {
 			err = errors.New("data after the top-level value")
 		}
-		return err
+		return nil, fmt.Errorf("envelope: %w", err)
 	}
-	return nil
+	return s.out, nil
 }
 
-// scalar reads an object member name or a scalar value, blanking the value
-// when it is message content.
-func (s *envelopeState) scalar() error {
-	d := len(s.keys)
-	isName := false
-	if d > 0 {
-		k, n := s.dec.StackIndex(d)
-		isName = k == '{' && n%2 == 0
+// value copies the next value and reports whether it wrote anything; a
+// value that carries nothing to inspect is not written.
+func (s *envelopeState) value(c ctx) (bool, error) {
+	switch s.dec.PeekKind() {
+	case '{':
+		return s.object(c)
+	case '[':
+		return s.array(c)
 	}
 	raw, err := s.dec.ReadValue()
 	if err != nil {
-		return err
+		return false, err
 	}
-	if isName {
-		s.keys[d-1] = classify(raw)
-		return nil
+	if raw.Kind() != '"' || vocabulary[string(raw)] {
+		return c == ctxTop && s.write(raw), nil
 	}
-	if raw.Kind() == '"' && len(raw) > 2 && s.isContent() {
-		end := int(s.dec.InputOffset())
-		start := end - len(raw)
-		s.out = append(s.out, s.body[s.last:start]...)
-		s.out = append(s.out, '"', '"')
-		s.last = end
-	}
-	return nil
+	return s.write(raw), nil
 }
 
-// isContent reports whether the string value about to be blanked sits under
-// message content. keys[0] is the top-level member, keys[2] the member of a
-// message object and the last key the member holding the value.
-func (s *envelopeState) isContent() bool {
-	if len(s.keys) == 0 {
-		return false
+func (s *envelopeState) write(raw []byte) bool {
+	s.out = append(s.out, raw...)
+	return true
+}
+
+func (s *envelopeState) object(c ctx) (bool, error) {
+	if _, err := s.dec.ReadToken(); err != nil {
+		return false, err
 	}
-	switch s.keys[0] {
-	case keyPrompt, keyInput:
-		return true
-	case keyMessages:
-		if len(s.keys) < 3 {
-			return false
+	open := len(s.out)
+	s.out = append(s.out, '{')
+	n := 0
+	for s.dec.PeekKind() != '}' {
+		raw, err := s.dec.ReadValue()
+		if err != nil {
+			return false, err
 		}
-		return s.keys[2] == keyContent || s.keys[len(s.keys)-1] == keyArguments
+		child, drop := member(c, memberName(raw))
+		if drop {
+			if err := s.dec.SkipValue(); err != nil {
+				return false, err
+			}
+			continue
+		}
+		mark := len(s.out)
+		if n > 0 {
+			s.out = append(s.out, ',')
+		}
+		s.out = append(append(s.out, raw...), ':')
+		wrote, err := s.value(child)
+		if err != nil {
+			return false, err
+		}
+		if !wrote {
+			s.out = s.out[:mark]
+			continue
+		}
+		n++
 	}
-	return false
+	return s.close(c, open, n, '}')
+}
+
+func (s *envelopeState) array(c ctx) (bool, error) {
+	if _, err := s.dec.ReadToken(); err != nil {
+		return false, err
+	}
+	open := len(s.out)
+	s.out = append(s.out, '[')
+	var seen map[string]bool
+	n := 0
+	for s.dec.PeekKind() != ']' {
+		mark := len(s.out)
+		if n > 0 {
+			s.out = append(s.out, ',')
+		}
+		start := len(s.out)
+		wrote, err := s.value(element(c))
+		if err != nil {
+			return false, err
+		}
+		if !wrote || seen[string(s.out[start:])] {
+			s.out = s.out[:mark]
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]bool)
+		}
+		seen[string(s.out[start:])] = true
+		n++
+	}
+	return s.close(c, open, n, ']')
+}
+
+// close reads the end of a container. An empty container is unwritten,
+// except at the top level, which is always a document.
+func (s *envelopeState) close(c ctx, open, n int, end byte) (bool, error) {
+	if _, err := s.dec.ReadToken(); err != nil {
+		return false, err
+	}
+	if n == 0 && c != ctxTop {
+		s.out = s.out[:open]
+		return false, nil
+	}
+	s.out = append(s.out, end)
+	return true, nil
+}
+
+// memberName is the unquoted name of a member, for comparison only.
+func memberName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	u, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return ""
+	}
+	return string(u)
 }
 
 // jsonPlus is Coraza's rule 200006 pattern for structured JSON types.

@@ -14,31 +14,36 @@ func TestEnvelope(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"string content blanked, envelope kept",
-			`{"model":"m","messages":[{"role":"user","content":"cat /etc/passwd","name":"bob"}],"temperature":0.2}`,
-			`{"model":"m","messages":[{"role":"user","content":"","name":"bob"}],"temperature":0.2}`},
-		{"content parts blanked",
-			`{"messages":[{"role":"user","content":[{"type":"text","text":"<script>"},{"type":"image_url","image_url":{"url":"data:x"}}]}]}`,
-			`{"messages":[{"role":"user","content":[{"type":"","text":""},{"type":"","image_url":{"url":""}}]}]}`},
-		{"reasoning and refusal blanked",
-			`{"messages":[{"role":"assistant","content":null,"reasoning_content":"think","refusal":"no"}]}`,
-			`{"messages":[{"role":"assistant","content":null,"reasoning_content":"","refusal":""}]}`},
-		{"tool call arguments blanked, name kept",
+		{"contents, vocabulary and scalars left out, envelope kept",
+			`{"model":"m","messages":[{"role":"user","content":"cat /etc/passwd","name":"bob"}],"temperature":0.2,"stream":true,"user":"u-1"}`,
+			`{"model":"m","messages":[{"name":"bob"}],"user":"u-1"}`},
+		{"content parts left out",
+			`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"<script>"},{"type":"image_url","image_url":{"url":"data:x"}}]}]}`,
+			`{"model":"m"}`},
+		{"reasoning and refusal left out",
+			`{"messages":[{"role":"assistant","content":null,"reasoning_content":"think","refusal":"no","name":"a"}]}`,
+			`{"messages":[{"name":"a"}]}`},
+		{"tool call arguments left out, name and ID kept",
 			`{"messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"run","arguments":"{\"sql\":\"DROP TABLE t\"}"}}]}]}`,
-			`{"messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"run","arguments":""}}]}]}`},
-		{"prompt string and array blanked",
-			`{"model":"m","prompt":["a' OR 1=1","b"],"suffix":"s"}`,
-			`{"model":"m","prompt":["",""],"suffix":"s"}`},
-		{"embedding input blanked",
-			`{"model":"e","input":"<img onerror=x>"}`,
-			`{"model":"e","input":""}`},
-		{"escaped member name blanked",
-			`{"messages":[{"role":"user","\u0063ontent":"rm -rf /"}]}`,
-			`{"messages":[{"role":"user","\u0063ontent":""}]}`},
+			`{"messages":[{"tool_calls":[{"id":"c1","function":{"name":"run"}}]}]}`},
+		{"tool descriptions left out, names and schema kept",
+			`{"tools":[{"type":"function","function":{"name":"q","description":"Run SQL: SELECT 1","parameters":{"type":"object","properties":{"sql":{"type":"string","description":"the query"}}}}}]}`,
+			`{"tools":[{"function":{"name":"q"}}]}`},
+		{"prompt and input left out",
+			`{"model":"m","prompt":["a' OR 1=1","b"],"input":"<img onerror=x>","suffix":"s"}`,
+			`{"model":"m","suffix":"s"}`},
+		{"escaped member name left out",
+			`{"messages":[{"role":"user","\u0063ontent":"rm -rf /","name":"n"}]}`,
+			`{"messages":[{"name":"n"}]}`},
+		{"repeated messages inspected once",
+			`{"messages":[{"role":"user","name":"a"},{"role":"assistant","name":"a"},{"role":"user","name":"b"}]}`,
+			`{"messages":[{"name":"a"},{"name":"b"}]}`},
 		{"nested messages elsewhere kept",
 			`{"metadata":{"messages":[{"content":"x"}]},"content":"y"}`,
 			`{"metadata":{"messages":[{"content":"x"}]},"content":"y"}`},
-		{"white space kept", " {\n \"messages\" : [ { \"content\" : \"x\" } ] }\n", " {\n \"messages\" : [ { \"content\" : \"\" } ] }\n"},
+		{"stop sequences kept", `{"stop":["\n\n","User:"]}`, `{"stop":["\n\n","User:"]}`},
+		{"white space dropped", " {\n \"model\" : \"m\" , \"messages\" : [ { \"content\" : \"x\" } ] }\n", `{"model":"m"}`},
+		{"nothing to inspect", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`, `{}`},
 		{"top-level scalar", `"just a string"`, `"just a string"`},
 	}
 	for _, tc := range tests {
@@ -52,15 +57,6 @@ func TestEnvelope(t *testing.T) {
 				t.Fatalf("got  %s\nwant %s", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestEnvelopeUnchangedIsSameSlice(t *testing.T) {
-	t.Parallel()
-	in := []byte(`{"model":"m","messages":[]}`)
-	got, err := Envelope(in)
-	if err != nil || &got[0] != &in[0] {
-		t.Fatalf("an envelope without contents was copied (%v)", err)
 	}
 }
 
@@ -111,8 +107,8 @@ func TestIsJSON(t *testing.T) {
 }
 
 // FuzzEnvelope checks that any valid JSON document yields an envelope, that
-// the envelope is valid JSON no longer than the input, and that blanking is
-// idempotent.
+// the envelope is valid JSON no longer than the input, and that taking the
+// envelope is idempotent.
 func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"messages":[{"content":[{"type":"text","text":"x"}],"tool_calls":[{"function":{"arguments":"{}"}}]}]}`))
@@ -135,7 +131,7 @@ func FuzzEnvelope(f *testing.F) {
 		}
 		again, err := Envelope(out)
 		if err != nil || !bytes.Equal(again, out) {
-			t.Fatalf("blanking is not idempotent: %q then %q (%v)", out, again, err)
+			t.Fatalf("the envelope is not idempotent: %q then %q (%v)", out, again, err)
 		}
 	})
 }

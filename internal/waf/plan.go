@@ -30,10 +30,15 @@ type plan struct {
 	setup   []ruleFile
 	rules   []ruleFile
 	onMatch func(types.MatchedRule)
+	// prefilter is On or Off: Coraza's experimental required-literal and
+	// minimum-length pre-checks that skip a regular expression that cannot
+	// match. It saves about 15% of CPU but misses CRS regression tests
+	// 932311-7 and 942220-2, so it stays off (see docs/waf.md).
+	prefilter string
 }
 
 func newPlan(cfg Config) (*plan, error) {
-	p := &plan{cfg: cfg}
+	p := &plan{cfg: cfg, prefilter: "Off"}
 	var err error
 	if p.setup, err = readFiles("setup_files", cfg.SetupFiles); err != nil {
 		return nil, err
@@ -152,6 +157,7 @@ func (p *plan) base() string {
 	}
 	limit := strconv.Itoa(p.cfg.BodyLimit)
 	return `SecRuleEngine ` + engine + `
+SecRxPreFilter ` + p.prefilter + `
 SecRequestBodyAccess On
 SecRequestBodyLimit ` + limit + `
 SecRequestBodyInMemoryLimit ` + limit + `
