@@ -43,6 +43,11 @@ var roles = map[string]bool{"": true, "system": true, "developer": true, "user":
 
 var jsonNull = jsontext.Value("null")
 
+// lenient decodes a lone surrogate escape or a stray invalid byte in a
+// string as U+FFFD, one code point, as Python's json module counts it, so
+// that a line from a scraped data set is judged rather than refused.
+var lenient = jsontext.AllowInvalidUTF8(true)
+
 // line judges input line n (1-based). long says the line was cut at
 // MaxLineBytes. The result is a dlp.ScanOutput or an errorLine.
 func (j *judge) line(ctx context.Context, n int, line []byte, long bool) any {
@@ -56,7 +61,7 @@ func (j *judge) line(ctx context.Context, n int, line []byte, long bool) any {
 		return j.judge(ctx, lineID(n), "", string(line))
 	}
 	var in input
-	if err := json.Unmarshal(line, &in); err != nil {
+	if err := json.Unmarshal(line, &in, lenient); err != nil {
 		return errorLine{ID: idOf(line, err), Error: cleanError(err)}
 	}
 	if len(in.ID) == 0 {

@@ -165,6 +165,12 @@ func TestScanLine(t *testing.T) {
 					t.Errorf("got %+v", o)
 				}
 			}},
+		{"lone surrogate is judged as one code point", `{"id": "s", "text": "\ud800 x@example.com"}`,
+			func(t *testing.T, o outLine) {
+				if o.Action != "mask" || len(o.Findings) != 1 || o.Findings[0].Start != 2 || o.Findings[0].End != 15 {
+					t.Errorf("got %+v, want mask at 2-15", o)
+				}
+			}},
 		{"CRLF line ending is not part of the text", jsonLine("c", "x@example.com", "") + "\r\n",
 			func(t *testing.T, o outLine) {
 				if o.Action != "mask" || len(o.Findings) != 1 || o.Findings[0].End != 13 {
