@@ -45,11 +45,10 @@ func main() {
 
 // row tallies one group of samples.
 type row struct {
-	name       string
-	n, fired   int
-	injection  int
-	harmful    int
-	positiveOf string // which guard counts as detection
+	name      string
+	n, fired  int
+	injection int
+	harmful   int
 }
 
 func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
