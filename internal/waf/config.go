@@ -20,7 +20,7 @@ const (
 
 // Body scopes: how much of a request body the rules see.
 const (
-	// ScopeEnvelope inspects a JSON body with the message contents blanked.
+	// ScopeEnvelope inspects a JSON body without its message contents.
 	ScopeEnvelope = "envelope"
 	// ScopeFull inspects the raw body as sent.
 	ScopeFull = "full"
@@ -69,10 +69,11 @@ type Config struct {
 	// and line at start-up.
 	RuleFiles []string `yaml:"rule_files"`
 	// InspectBody is how much of a request body the rules see: "envelope"
-	// (default) is the JSON request with message contents, prompts and
-	// inputs blanked, because prose legitimately contains SQL, shell and
-	// HTML and is left to the prompt guards and DLP; "full" is the raw
-	// body (far more false positives and CPU); "none" skips the body.
+	// (default) is the JSON request without message contents, prompts,
+	// inputs and tool descriptions (see Envelope), because prose
+	// legitimately contains SQL, shell and HTML and is left to the prompt
+	// guards and DLP; "full" is the raw body (far more false positives and
+	// 15-100 times the CPU); "none" skips the body.
 	InspectBody string `yaml:"inspect_body"`
 	// BodyLimit caps, in bytes, the body handed to the rules (the envelope
 	// or the raw body). Default: 1048576 (1 MiB). A larger body is rejected

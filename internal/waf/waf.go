@@ -2,9 +2,10 @@
 // run by Coraza on each request before authentication.
 //
 // Its scope is tuned for LLM traffic. By default the rules see the method,
-// URI, query and headers of every request and the JSON envelope of its body
-// with the message contents blanked: prompts legitimately contain SQL, shell
-// and HTML, and they are inspected by the prompt guards and DLP instead.
+// URI, query and headers of every request and the JSON envelope of its body,
+// its structure without message contents (see Envelope): prompts
+// legitimately contain SQL, shell and HTML, and they are inspected by the
+// prompt guards and DLP instead.
 // Response bodies are never inspected, so a stream is never buffered.
 package waf
 
