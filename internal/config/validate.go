@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	dl.SetDefaults()
 	addSection(errs, "dlp", dl.Validate())
 	c.Limits.validate(errs, "limits")
+
 	return errs.err()
 }
 

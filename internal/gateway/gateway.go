@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/accesslog"
@@ -49,7 +50,8 @@ type Gateway struct {
 	client  *server.Server
 	admin   *server.Server
 
-	watcher *watcher
+	watcher  *watcher
+	draining atomic.Bool
 
 	mu      sync.Mutex // serialises reloads
 	cfg     *config.Config
@@ -101,6 +103,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 }
 
 func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
+	if cfg.Store.Postgres != "" {
+		// Refused rather than ignored: a deployment that asks for a shared
+		// store must not silently get a local one.
+		return errors.New("store.postgres: the PostgreSQL store is not available in this version; remove it to use the embedded SQLite store")
+	}
 	if cfg.Auth.APIKeys != nil && !*cfg.Auth.APIKeys {
 		return nil
 	}
@@ -279,10 +286,15 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	if g.admin != nil {
 		go func() { errc <- g.admin.Serve() }()
 	}
+	// The key service outlives the listeners, so that its last flush of
+	// last-used times happens before the store closes.
+	kctx, kcancel := context.WithCancel(context.Background())
+	defer kcancel()
+	kdone := make(chan struct{})
 	if g.keys != nil {
-		kctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go g.keys.Run(kctx)
+		go func() { g.keys.Run(kctx); close(kdone) }()
+	} else {
+		close(kdone)
 	}
 	if g.watcher != nil {
 		go g.watch(ctx)
@@ -292,12 +304,21 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Not ready any more: load balancers stop sending new requests while
+	// those in flight finish.
+	g.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	_ = g.client.Shutdown(sctx)
 	if g.admin != nil {
 		_ = g.admin.Shutdown(sctx)
 	}
-	_ = g.client.Shutdown(sctx)
+	kcancel()
+	select {
+	case <-kdone:
+	case <-time.After(5 * time.Second):
+		g.log.Warn("the key service did not stop within 5s")
+	}
 	if be := g.prev.backend; be != nil && be.client != nil {
 		_ = be.client.Close()
 	}
