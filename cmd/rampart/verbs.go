@@ -49,13 +49,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return fmt.Errorf("-c FILE is required")
-	}
-	cfg, err := config.Load(*file)
+	cfg, err := loadConfig(*file, stderr)
 	if err != nil {
-		fmt.Fprint(stderr, config.FormatErrors(err))
-		return exitError(1)
+		return err
 	}
 	if *print {
 		b, err := cfg.MarshalYAMLRedacted()
@@ -69,6 +65,20 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
+// loadConfig loads the -c file; problems are printed, every one with its
+// path, and end the verb with status 1.
+func loadConfig(file string, stderr io.Writer) (*config.Config, error) {
+	if file == "" {
+		return nil, fmt.Errorf("-c FILE is required")
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		fmt.Fprint(stderr, config.FormatErrors(err))
+		return nil, exitError(1)
+	}
+	return cfg, nil
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	file := fs.String("c", "", "configuration file (required)")
@@ -77,13 +87,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return fmt.Errorf("-c FILE is required")
-	}
-	cfg, err := config.Load(*file)
+	cfg, err := loadConfig(*file, stderr)
 	if err != nil {
-		fmt.Fprint(stderr, config.FormatErrors(err))
-		return exitError(1)
+		return err
 	}
 	if *listen != "" || *adminListen != "" {
 		if *listen != "" {
