@@ -18,6 +18,33 @@ type gatewayConfig struct {
 	Auth      authConfig                `yaml:"auth"`
 	Upstreams map[string]upstreamConfig `yaml:"upstreams"`
 	Routes    []routeConfig             `yaml:"routes"`
+	// Stages holds the sections of the security stages under test.
+	Stages map[string]any `yaml:",inline"`
+}
+
+// withStages turns on the security stages named by stages: none, waf or
+// all. The limits of "all" are far above the load, so that they cost their
+// bookkeeping but refuse nothing.
+func (c *gatewayConfig) withStages(stages string) error {
+	on := map[string]any{"enabled": true}
+	switch stages {
+	case "", "none":
+		return nil
+	case "waf":
+		c.Stages = map[string]any{"waf": on}
+	case "all":
+		c.Stages = map[string]any{
+			"waf":    on,
+			"guards": map[string]any{"enabled": true, "harmful": map[string]any{"action": "flag"}},
+			"dlp":    on,
+			"limits": map[string]any{"rules": []map[string]any{{
+				"name": "per-key", "by": []string{"key"}, "window": "minute", "requests": 1000000000, "total_tokens": 1000000000000,
+			}}},
+		}
+	default:
+		return fmt.Errorf("--stages: %q is not none, waf or all", stages)
+	}
+	return nil
 }
 
 // listenConfig is the client listener: address and caps.

@@ -95,3 +95,43 @@ func TestChatBody(t *testing.T) {
 		})
 	}
 }
+
+func TestGatewayConfigStages(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		stages                   string
+		waf, guards, dlp, limits bool
+		bad                      bool
+	}{
+		{stages: "none"},
+		{stages: "waf", waf: true},
+		{stages: "all", waf: true, guards: true, dlp: true, limits: true},
+		{stages: "everything", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stages, func(t *testing.T) {
+			t.Parallel()
+			cfg := newGatewayConfig("127.0.0.1:18080", "127.0.0.1:19090", "127.0.0.1:17000", "/tmp/data", randomKey())
+			err := cfg.withStages(tt.stages)
+			if tt.bad {
+				if err == nil {
+					t.Fatal("an unknown stage set was accepted")
+				}
+				return
+			}
+			path := filepath.Join(t.TempDir(), "rampart.yaml")
+			if err := writeGatewayConfig(path, cfg); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(path)
+			got, err := config.Parse(data, path, noEnv)
+			if err != nil {
+				t.Fatalf("config.Parse: %v\n%s", err, data)
+			}
+			if got.WAF.Enabled != tt.waf || got.Guards.Enabled != tt.guards || got.DLP.Enabled != tt.dlp || (len(got.Limits.Rules) > 0) != tt.limits {
+				t.Fatalf("stages %q: waf=%v guards=%v dlp=%v limits=%d", tt.stages, got.WAF.Enabled, got.Guards.Enabled, got.DLP.Enabled, len(got.Limits.Rules))
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ func Measure(ctx context.Context, opts Options, log *slog.Logger) (Result, error
 	}
 	defer sim.stop()
 	log.Info("starting gateway", "simulator", simAddr)
-	gw, err := startGateway(ctx, client, dir, opts.Binary, simAddr)
+	gw, err := startGateway(ctx, client, dir, opts.Binary, simAddr, opts.Stages)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %w", err)
 	}

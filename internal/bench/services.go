@@ -110,7 +110,7 @@ type gateway struct {
 
 // startGateway writes a configuration pointing at the simulator on simAddr
 // and starts `rampart serve` with it, returning once it is ready.
-func startGateway(ctx context.Context, client *http.Client, dir, bin, simAddr string) (*gateway, error) {
+func startGateway(ctx context.Context, client *http.Client, dir, bin, simAddr, stages string) (*gateway, error) {
 	listenAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -122,6 +122,9 @@ func startGateway(ctx context.Context, client *http.Client, dir, bin, simAddr st
 	key := randomKey()
 	cfgPath := filepath.Join(dir, "rampart.yaml")
 	cfg := newGatewayConfig(listenAddr, adminAddr, simAddr, filepath.Join(dir, "data"), key)
+	if err := cfg.withStages(stages); err != nil {
+		return nil, err
+	}
 	if err := writeGatewayConfig(cfgPath, cfg); err != nil {
 		return nil, err
 	}
