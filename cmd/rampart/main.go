@@ -26,6 +26,8 @@ Usage:
   rampart sim [--listen ADDR] [--flavor deepseek|vllm|vllm-noparser|sglang|ollama] [--echo]
   rampart check -c FILE [--print]
   rampart keys create|list|revoke|rotate [flags]
+  rampart kill TARGET [--reason TEXT] [--admin ADDR]
+  rampart revive TARGET [--admin ADDR]
   rampart bench [flags]
   rampart scan [-c FILE] < LINES
   rampart version
@@ -42,6 +44,8 @@ var verbs = map[string]verb{
 	"check":   runCheck,
 	"keys":    runKeys,
 	"bench":   runBench,
+	"kill":    runKill,
+	"revive":  runRevive,
 	"scan":    runScan,
 	"version": runVersion,
 }

@@ -32,6 +32,9 @@ func (g *Gateway) adminHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
 	api := http.NewServeMux()
 	api.HandleFunc("GET /admin/v1/config", g.serveConfig)
+	api.HandleFunc("GET /admin/v1/kill", g.serveKills)
+	api.HandleFunc("POST /admin/v1/kill", g.serveKill)
+	api.HandleFunc("POST /admin/v1/revive", g.serveRevive)
 	api.HandleFunc("POST /admin/v1/reload", func(w http.ResponseWriter, _ *http.Request) {
 		if err := g.Reload(); err != nil {
 			apierr.Write(w, apierr.BadRequest("config_rejected", "The configuration was rejected: "+err.Error()))

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/guard"
 	"github.com/rampart-gw/rampart/internal/keys"
+	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/metrics"
 	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/proxy"
@@ -52,6 +53,7 @@ type Gateway struct {
 
 	watcher  *watcher
 	draining atomic.Bool
+	kill     *killswitch.Switch
 
 	mu      sync.Mutex // serialises reloads
 	cfg     *config.Config
@@ -67,6 +69,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	}
 	g := &Gateway{opts: opts, log: opts.Log, clients: map[string]*upstream.Client{}}
 	if err := g.openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := g.openKillSwitch(cfg.DataDir); err != nil {
+		g.closeStore()
 		return nil, err
 	}
 	g.metrics = metrics.New(func() float64 {
@@ -207,6 +213,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 			MaxEventBytes:    4 << 20,
 		},
 		Sinks: []proxy.Sink{g.metrics.SetNames(routeNames, upNames)},
+		Kill:  g.kill,
 	}
 	if g.opts.AccessLog != nil {
 		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))

@@ -11,7 +11,9 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
@@ -71,68 +73,101 @@ func (ex *exchange) runStages(stages []Stage, c *Call) bool {
 // callUpstreams tries the route's upstreams. It moves to the next one only while
 // nothing has reached the client: on a connect failure, a 5xx or a 429.
 func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.Route, base openai.Edits) {
-	rec := ex.rec
+	targets := rt.Targets
+	if ks := ex.s.Kill; ks != nil {
+		var kill killswitch.Kill
+		if targets, kill = aliveTargets(ks, req.Model, rt); len(targets) == 0 {
+			ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: kill.Target, Action: "block"})
+			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
+				fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(req.Model, 128))))
+			return
+		}
+	}
 	var out []byte
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
-		tgt := rt.Targets[attempt%len(rt.Targets)]
-		last := attempt+1 == rt.MaxAttempts
+		tgt := targets[attempt%len(targets)]
 		if attempt > 0 && !ex.backoff(rt.Backoff) {
 			ex.fail(upstream.Classify(ex.r.Context(), context.Canceled).Error)
 			return
 		}
-		rec.Attempts = attempt + 1
-		rec.Upstream = tgt.Client.Name
+		ex.rec.Attempts = attempt + 1
+		ex.rec.Upstream = tgt.Client.Name
 		var err error
 		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt, base))
 		if err != nil {
 			ex.fail(err)
 			return
 		}
-		ctx, cancel := context.WithCancelCause(ex.r.Context())
-		ceiling := time.AfterFunc(tgt.Client.Timeouts.Total, func() { cancel(upstream.ErrTotalTimeout) })
-		resp, err := tgt.Client.Do(ctx, ep.path, out, req.Stream, rec.ID)
-		if err != nil {
-			f := upstream.Classify(ctx, err)
-			ceiling.Stop()
-			cancel(nil)
-			if f.Retryable && !last {
-				ex.s.Log.Info("upstream unreachable, failing over", "request_id", rec.ID,
-					"upstream", tgt.Client.Name, "error", err.Error())
-				continue
-			}
-			ex.fail(f.Error)
+		if !ex.attempt(ep, req, rt, tgt, out, attempt+1 == rt.MaxAttempts) {
 			return
 		}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			e := upstreamStatusError(resp)
-			resp.Body.Close()
-			ceiling.Stop()
-			cancel(nil)
-			if !last {
-				ex.s.Log.Info("upstream refused, failing over", "request_id", rec.ID,
-					"upstream", tgt.Client.Name, "status", resp.StatusCode)
-				continue
-			}
-			ex.fail(e)
-			return
-		}
-		if resp.StatusCode >= 300 {
-			ex.fail(upstreamStatusError(resp))
-			resp.Body.Close()
-			ceiling.Stop()
-			cancel(nil)
-			return
-		}
-		if req.Stream {
-			ex.relayStream(ctx, cancel, resp, req, rt, tgt)
-		} else {
-			ex.relayWhole(ctx, resp, ep, rt, tgt)
-		}
-		ceiling.Stop()
-		cancel(nil)
-		resp.Body.Close()
-		return
 	}
+}
+
+// aliveTargets returns the route's targets that no kill cuts, and the last
+// kill that cut one. Without kills it returns the route's own slice.
+func aliveTargets(ks *killswitch.Switch, model string, rt *route.Route) ([]route.Target, killswitch.Kill) {
+	var kill killswitch.Kill
+	alive := rt.Targets
+	for i, t := range rt.Targets {
+		if k, killed := ks.Killed(t.Client.Name, model, rt.Name); killed {
+			if kill.Target == "" {
+				alive = append([]route.Target(nil), rt.Targets[:i]...)
+			}
+			kill = k
+			continue
+		}
+		if kill.Target != "" {
+			alive = append(alive, t)
+		}
+	}
+	return alive, kill
+}
+
+// attempt makes one upstream call; it returns true when the next upstream
+// should be tried (nothing reached the client and the failure allows it).
+func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, tgt route.Target, body []byte, last bool) bool {
+	rec := ex.rec
+	ctx, cancel := context.WithCancelCause(ex.r.Context())
+	defer cancel(nil)
+	ceiling := time.AfterFunc(tgt.Client.Timeouts.Total, func() { cancel(upstream.ErrTotalTimeout) })
+	defer ceiling.Stop()
+	if ks := ex.s.Kill; ks != nil {
+		// A kill cancels this call even while the upstream hangs.
+		defer ks.Register(tgt.Client.Name, req.Model, rt.Name, cancel)()
+	}
+	resp, err := tgt.Client.Do(ctx, ep.path, body, req.Stream, rec.ID)
+	if err != nil {
+		f := upstream.Classify(ctx, err)
+		if f.Retryable && !last {
+			ex.s.Log.Info("upstream unreachable, failing over", "request_id", rec.ID,
+				"upstream", tgt.Client.Name, "error", err.Error())
+			return true
+		}
+		ex.fail(f.Error)
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		e := upstreamStatusError(resp)
+		if !last {
+			ex.s.Log.Info("upstream refused, failing over", "request_id", rec.ID,
+				"upstream", tgt.Client.Name, "status", resp.StatusCode)
+			return true
+		}
+		ex.fail(e)
+		return false
+	}
+	if resp.StatusCode >= 300 {
+		ex.fail(upstreamStatusError(resp))
+		return false
+	}
+	if req.Stream {
+		ex.relayStream(ctx, cancel, resp, req, rt, tgt)
+	} else {
+		ex.relayWhole(ctx, resp, ep, rt, tgt)
+	}
+	return false
 }
 
 // edits says how the body sent to tgt differs from the client's.

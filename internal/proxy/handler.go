@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
@@ -60,6 +61,8 @@ type Snapshot struct {
 	// Stages run on the decoded and routed request, in order (limits,
 	// guards, DLP).
 	Stages []Stage
+	// Kill is the kill switch; it outlives snapshots. Nil: none.
+	Kill *killswitch.Switch
 }
 
 // Handler serves the client API.

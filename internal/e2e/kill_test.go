@@ -1,0 +1,118 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/killswitch"
+	"github.com/rampart-gw/rampart/internal/sim"
+)
+
+// adminPost sends a JSON body to the admin API.
+func (e *env) adminPost(path, body string) (int, string) {
+	e.t.Helper()
+	resp, err := http.Post(e.admin+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		b.WriteString(sc.Text())
+	}
+	return resp.StatusCode, b.String()
+}
+
+// TestKillSwitch: with streams open against a slow upstream, a kill
+// answers new requests 503 within a second, ends the open streams with an
+// error event, records the actor, survives a restart, and a revive restores
+// traffic.
+func TestKillSwitch(t *testing.T) {
+	t.Parallel()
+	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}}, "")
+	const streams = 20
+	slow := `,"x_sim":{"tps":2,"events":10000,"reasoning_tokens":0}`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	started := make(chan struct{}, streams)
+	ended := make(chan string, streams)
+	var wg sync.WaitGroup
+	for i := 0; i < streams; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := e.newRequest("/v1/chat/completions", chatBody("deepseek-chat", true, slow)).WithContext(ctx)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				ended <- "error: " + err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			first, last := true, ""
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data: ") {
+					if first {
+						started <- struct{}{}
+						first = false
+					}
+					last = sc.Text()
+				}
+			}
+			ended <- last
+		}()
+	}
+	for i := 0; i < streams; i++ {
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatal("streams did not start")
+		}
+	}
+	status, body := e.adminPost("/admin/v1/kill", `{"target":"sim","reason":"incident 7","actor":"alice"}`)
+	if status != 200 || !strings.Contains(body, `"actor":"alice"`) {
+		t.Fatalf("kill: %d %s", status, body)
+	}
+	t0 := time.Now()
+	resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, ""))
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "kill switch") || time.Since(t0) > time.Second {
+		t.Fatalf("a new request after the kill: %d %s in %v", resp.StatusCode, b, time.Since(t0))
+	}
+	for i := 0; i < streams; i++ {
+		select {
+		case last := <-ended:
+			if !strings.Contains(last, "upstream_killed") {
+				t.Errorf("a stream ended with %q, want the kill switch's error event", last)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("open streams did not end within 5s of the kill")
+		}
+	}
+	wg.Wait()
+	t.Logf("streams ended %v after the kill", time.Since(t0))
+	// The kill is persisted in the data folder: a restart keeps it.
+	ks, err := killswitch.Open(e.dataDir()+"/killswitch.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, killed := ks.Killed("sim", "", ""); !killed || k.Actor != "alice" || k.Reason != "incident 7" {
+		t.Fatalf("persisted state: %+v %v", k, killed)
+	}
+	if status, body := e.adminPost("/admin/v1/revive", `{"target":"sim","actor":"bob"}`); status != 200 {
+		t.Fatalf("revive: %d %s", status, body)
+	}
+	if resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, "")); resp.StatusCode != 200 {
+		t.Fatalf("after revive: %d %s", resp.StatusCode, b)
+	}
+	t.Logf("test body done %v after the kill", time.Since(t0))
+}
+
+// dataDir is the gateway's data folder, as its configuration says.
+func (e *env) dataDir() string { return e.gw.Config().DataDir }
