@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -95,7 +96,7 @@ func TestDemoVerb(t *testing.T) {
 	go func() {
 		done <- runDemo(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data", t.TempDir()}, out, io.Discard)
 	}()
-	var key, addr string
+	var key, addr, admin string
 	deadline := time.After(10 * time.Second)
 	for key == "" {
 		select {
@@ -103,8 +104,8 @@ func TestDemoVerb(t *testing.T) {
 			if k, ok := strings.CutPrefix(l, "API key: "); ok {
 				key = k
 			}
-			if m := regexp.MustCompile(`gateway on http://(\S+)`).FindStringSubmatch(l); m != nil {
-				addr = m[1]
+			if m := regexp.MustCompile(`gateway on http://(\S+) \(admin http://([^)]+)\)`).FindStringSubmatch(l); m != nil {
+				addr, admin = m[1], m[2]
 			}
 		case err := <-done:
 			t.Fatalf("demo ended early: %v", err)
@@ -124,6 +125,29 @@ func TestDemoVerb(t *testing.T) {
 	bad := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"), option.WithAPIKey("rk-wrong"), option.WithMaxRetries(0))
 	if _, err := bad.Models.List(ctx); err == nil {
 		t.Fatal("a wrong key was accepted")
+	}
+	// The kill switch contract: while the demo's only upstream is killed, a
+	// chat request gets a 503 naming the kill switch.
+	var kout bytes.Buffer
+	if err := runKill(ctx, []string{"r1-sim", "--reason", "test", "--admin", admin}, &kout, io.Discard); err != nil {
+		t.Fatalf("rampart kill: %v", err)
+	}
+	_, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "deepseek-reasoner",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+	})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || !strings.Contains(apiErr.Message, "kill switch") {
+		t.Fatalf("chat while killed: %v", err)
+	}
+	if err := runRevive(ctx, []string{"r1-sim", "--admin", admin}, &kout, io.Discard); err != nil {
+		t.Fatalf("rampart revive: %v", err)
+	}
+	if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "deepseek-reasoner",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+	}); err != nil {
+		t.Fatalf("chat after revive: %v", err)
 	}
 	cancel()
 	select {
