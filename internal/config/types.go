@@ -266,6 +266,15 @@ type Route struct {
 	// MaxTokens caps max_tokens (and max_completion_tokens); a larger value
 	// is clamped to it. Zero: no clamp beyond the upstream's own.
 	MaxTokens int `yaml:"max_tokens"`
+	// PrivateWhen is a CEL expression; when it is true for a request, the
+	// request goes only to upstreams that are not public, failover
+	// included, and gets 503 when none is available: it never spills to a
+	// public upstream. It sees principal (kind, id, name, team, scopes),
+	// request (model, stream, max_tokens, tools, dlp.findings,
+	// guards.verdicts) and headers, such as
+	// 'request.dlp.findings.size() > 0 || principal.team == "finance"'.
+	// An expression that fails to evaluate counts as true. Empty: never.
+	PrivateWhen string `yaml:"private_when"`
 }
 
 // Target is one upstream of a route. In YAML it is either the upstream's

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/rampart-gw/rampart/internal/policy"
+
 	"maps"
 	"net/url"
 	"slices"
@@ -155,4 +157,9 @@ func (r *Route) validate(errs *Errors, p string, ups map[string]*Upstream, known
 	nonNegDur(errs, p+".retries.backoff", r.Retries.Backoff)
 	nonNegDur(errs, p+".heartbeat", r.Heartbeat)
 	nonNeg(errs, p+".max_tokens", int64(r.MaxTokens))
+	if r.PrivateWhen != "" {
+		if _, err := policy.Compile(r.PrivateWhen); err != nil {
+			errs.add(p+".private_when", 0, err.Error())
+		}
+	}
 }

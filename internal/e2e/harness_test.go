@@ -53,6 +53,7 @@ type upstreamSpec struct {
 	Flavor   string
 	Timeouts string // YAML flow mapping body, such as "first_byte: 300ms"
 	APIKey   string // provider credential the gateway sends upstream
+	Public   bool   // a third-party upstream: private traffic never goes there
 }
 
 // routeSpec is one route of a test configuration.
@@ -111,6 +112,9 @@ func startWith(t *testing.T, o startOpts, ups []upstreamSpec, routes []routeSpec
 		}
 		if u.APIKey != "" {
 			fmt.Fprintf(&y, "    api_key: %s\n", u.APIKey)
+		}
+		if u.Public {
+			y.WriteString("    public: true\n")
 		}
 	}
 	y.WriteString("routes:\n")

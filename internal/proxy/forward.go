@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/openai"
+	"github.com/rampart-gw/rampart/internal/policy"
 	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
 	"github.com/rampart-gw/rampart/internal/upstream"
@@ -74,9 +76,16 @@ func (ex *exchange) runStages(stages []Stage, c *Call) bool {
 // nothing has reached the client: on a connect failure, a 5xx or a 429.
 func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.Route, base openai.Edits) {
 	targets := rt.Targets
+	if rt.PrivateWhen != nil && ex.private(req, rt) {
+		if targets = privateTargets(targets); len(targets) == 0 {
+			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "no_private_upstream",
+				"The request may only go to a private upstream, and none is available; retry later."))
+			return
+		}
+	}
 	if ks := ex.s.Kill; ks != nil {
 		var kill killswitch.Kill
-		if targets, kill = aliveTargets(ks, req.Model, rt); len(targets) == 0 {
+		if targets, kill = aliveTargets(ks, req.Model, rt, targets); len(targets) == 0 {
 			ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: kill.Target, Action: "block"})
 			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
 				fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(req.Model, 128))))
@@ -104,15 +113,15 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	}
 }
 
-// aliveTargets returns the route's targets that no kill cuts, and the last
-// kill that cut one. Without kills it returns the route's own slice.
-func aliveTargets(ks *killswitch.Switch, model string, rt *route.Route) ([]route.Target, killswitch.Kill) {
+// aliveTargets returns the targets that no kill cuts, and the last kill
+// that cut one. Without kills it returns targets itself.
+func aliveTargets(ks *killswitch.Switch, model string, rt *route.Route, targets []route.Target) ([]route.Target, killswitch.Kill) {
 	var kill killswitch.Kill
-	alive := rt.Targets
-	for i, t := range rt.Targets {
+	alive := targets
+	for i, t := range targets {
 		if k, killed := ks.Killed(t.Client.Name, model, rt.Name); killed {
 			if kill.Target == "" {
-				alive = append([]route.Target(nil), rt.Targets[:i]...)
+				alive = append([]route.Target(nil), targets[:i]...)
 			}
 			kill = k
 			continue
@@ -268,4 +277,44 @@ func retryAfter(v string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// private evaluates the route's private_when for this request. An
+// expression that fails counts as true: in doubt, the data stays private.
+func (ex *exchange) private(req *openai.Request, rt *route.Route) bool {
+	hdr := make(map[string]string, len(ex.r.Header))
+	for k, v := range ex.r.Header {
+		if len(v) > 0 && k != "Authorization" {
+			hdr[strings.ToLower(k)] = v[0]
+		}
+	}
+	private, err := rt.PrivateWhen.Eval(policy.Input{
+		Principal: ex.rec.Principal,
+		Model:     req.Model,
+		Stream:    req.Stream,
+		MaxTokens: req.MaxTokens,
+		Tools:     req.HasTools,
+		Verdicts:  ex.rec.Verdicts(),
+		Headers:   hdr,
+	})
+	if err != nil {
+		ex.s.Log.Warn("private_when failed; treating the request as private", "request_id", ex.rec.ID,
+			"route", rt.Name, "error", err.Error())
+		private = true
+	}
+	if private {
+		ex.rec.AddVerdict(record.Verdict{Stage: "route", Rule: "private_when", Action: "private"})
+	}
+	return private
+}
+
+// privateTargets keeps the targets that are not public.
+func privateTargets(targets []route.Target) []route.Target {
+	var out []route.Target
+	for _, t := range targets {
+		if !t.Client.Public {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/policy"
 	"github.com/rampart-gw/rampart/internal/reasoning"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
@@ -33,6 +34,9 @@ type Route struct {
 	MaxAttempts int
 	// Backoff is the base delay between attempts.
 	Backoff time.Duration
+	// PrivateWhen, when set, sends matching requests to private upstreams
+	// only.
+	PrivateWhen *policy.Expr
 
 	exact   map[string]struct{}
 	globs   []string
@@ -81,6 +85,11 @@ func buildRoute(i int, rc *config.Route, clients map[string]*upstream.Client) (*
 		return nil, fmt.Errorf("routes[%d].reasoning: %w", i, err)
 	}
 	r.Policy = pol
+	if rc.PrivateWhen != "" {
+		if r.PrivateWhen, err = policy.Compile(rc.PrivateWhen); err != nil {
+			return nil, fmt.Errorf("routes[%d].private_when: %w", i, err)
+		}
+	}
 	if r.Name == "" {
 		r.Name = fmt.Sprintf("route-%d", i)
 	}
