@@ -119,6 +119,8 @@ func (u *Upstream) SetDefaults() {
 	}
 	setString(&u.ReasoningFormat, "field")
 	u.Timeouts.SetDefaults()
+	setInt(&u.CircuitBreaker.Failures, 5)
+	setDuration(&u.CircuitBreaker.Cooldown, 30*time.Second)
 	setInt(&u.MaxIdleConns, defaultMaxIdleConns)
 	if u.TLS != nil {
 		u.TLS.SetDefaults()

@@ -203,6 +203,8 @@ type Upstream struct {
 	// MaxIdleConns caps idle keep-alive connections kept to this upstream.
 	// Default: 256.
 	MaxIdleConns int `yaml:"max_idle_conns"`
+	// CircuitBreaker stops sending to an upstream that keeps failing.
+	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
 	// TLS configures TLS to the upstream (custom CA, client certificate).
 	TLS *ClientTLS `yaml:"tls"`
 }
@@ -222,6 +224,22 @@ type Timeouts struct {
 	Idle time.Duration `yaml:"idle"`
 	// Total is the ceiling for the whole call. Default: 30m.
 	Total time.Duration `yaml:"total"`
+}
+
+// CircuitBreaker opens after a run of consecutive failures of an upstream
+// (connect errors, timeouts, 5xx answers): while open, requests skip the
+// upstream and fail over at once (or get 503 with Retry-After when no
+// upstream is left); after the cool-down one probe request goes through,
+// and its success closes the breaker.
+type CircuitBreaker struct {
+	// Failures is the run of consecutive failures that opens the breaker.
+	// Default: 5.
+	Failures int `yaml:"failures"`
+	// Cooldown is how long the breaker stays open before a probe.
+	// Default: 30s.
+	Cooldown time.Duration `yaml:"cooldown"`
+	// Disabled turns the breaker off. Default: false.
+	Disabled bool `yaml:"disabled"`
 }
 
 // ClientTLS configures TLS towards an upstream.

@@ -40,6 +40,8 @@ func (u *Upstream) validate(errs *Errors, p string) {
 	default:
 		errs.add(p+".flavor", 0, "must be deepseek, vllm, sglang, ollama or openai, not "+strconv.Quote(u.Flavor))
 	}
+	nonNeg(errs, p+".circuit_breaker.failures", int64(u.CircuitBreaker.Failures))
+	nonNegDur(errs, p+".circuit_breaker.cooldown", u.CircuitBreaker.Cooldown)
 	switch u.ReasoningFormat {
 	case "", "field", "tags", "implicit":
 	default:

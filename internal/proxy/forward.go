@@ -93,8 +93,16 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		}
 	}
 	var out []byte
+	var openWait time.Duration // set when a circuit breaker refused a target
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
 		tgt := targets[attempt%len(targets)]
+		if ok, wait := tgt.Client.Breaker.Allow(); !ok {
+			// An open breaker costs nothing: move on at once.
+			if openWait == 0 || wait < openWait {
+				openWait = wait
+			}
+			continue
+		}
 		if attempt > 0 && !ex.backoff(rt.Backoff) {
 			ex.fail(upstream.Classify(ex.r.Context(), context.Canceled).Error)
 			return
@@ -111,6 +119,11 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 			return
 		}
 	}
+	// Every attempt was refused by an open circuit breaker.
+	e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_unavailable",
+		"The model's upstreams are failing and temporarily not called; retry later.")
+	e.RetryAfter = openWait
+	ex.fail(e)
 }
 
 // aliveTargets returns the targets that no kill cuts, and the last kill
@@ -145,9 +158,15 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 		// A kill cancels this call even while the upstream hangs.
 		defer ks.Register(tgt.Client.Name, req.Model, rt.Name, cancel)()
 	}
+	br := tgt.Client.Breaker
 	resp, err := tgt.Client.Do(ctx, ep.path, body, req.Stream, rec.ID)
 	if err != nil {
 		f := upstream.Classify(ctx, err)
+		if f.Status == upstream.StatusClientClosed {
+			br.Release()
+		} else {
+			br.Failure()
+		}
 		if f.Retryable && !last {
 			ex.s.Log.Info("upstream unreachable, failing over", "request_id", rec.ID,
 				"upstream", tgt.Client.Name, "error", err.Error())
@@ -157,6 +176,11 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 		return false
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		br.Failure()
+	} else {
+		br.Success()
+	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		e := upstreamStatusError(resp)
 		if !last {

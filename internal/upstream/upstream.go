@@ -44,6 +44,9 @@ type Client struct {
 	Public bool
 	// Timeouts are the configured per-phase bounds.
 	Timeouts config.Timeouts
+	// Breaker stops calls to the upstream while it keeps failing. It lives
+	// as long as the client, so a reload that keeps the client keeps it.
+	Breaker *Breaker
 
 	base      string // base URL without a trailing slash
 	header    http.Header
@@ -109,7 +112,13 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 				return http.ErrUseLastResponse
 			},
 		},
-		fp:   Fingerprint(u),
+		fp: Fingerprint(u),
+		Breaker: func() *Breaker {
+			if u.CircuitBreaker.Disabled {
+				return nil
+			}
+			return NewBreaker(u.CircuitBreaker.Failures, u.CircuitBreaker.Cooldown)
+		}(),
 		urls: map[string]*url.URL{},
 	}
 	for _, p := range []string{"/chat/completions", "/completions", "/embeddings", "/models"} {
