@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -80,6 +81,9 @@ func TestKillSwitch(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"actor":"alice"`) {
 		t.Fatalf("kill: %d %s", status, body)
 	}
+	if resp, b := e.adminGet("/admin/v1/upstreams"); resp != 200 || !strings.Contains(b, `"killed":true`) {
+		t.Fatalf("upstream state: %d %s", resp, b)
+	}
 	t0 := time.Now()
 	resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, ""))
 	if resp.StatusCode != 503 || !strings.Contains(string(b), "kill switch") || time.Since(t0) > time.Second {
@@ -116,3 +120,15 @@ func TestKillSwitch(t *testing.T) {
 
 // dataDir is the gateway's data folder, as its configuration says.
 func (e *env) dataDir() string { return e.gw.Config().DataDir }
+
+// adminGet reads an admin API path.
+func (e *env) adminGet(path string) (int, string) {
+	e.t.Helper()
+	resp, err := http.Get(e.admin + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -32,6 +32,7 @@ func (g *Gateway) adminHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
 	api := http.NewServeMux()
 	api.HandleFunc("GET /admin/v1/config", g.serveConfig)
+	api.HandleFunc("GET /admin/v1/upstreams", g.serveUpstreams)
 	api.HandleFunc("GET /admin/v1/kill", g.serveKills)
 	api.HandleFunc("POST /admin/v1/kill", g.serveKill)
 	api.HandleFunc("POST /admin/v1/revive", g.serveRevive)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"sort"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/killswitch"
@@ -81,4 +82,27 @@ func (g *Gateway) serveRevive(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveKills(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"kills": g.kill.Active()})
+}
+
+// serveUpstreams lists the upstreams with their circuit breaker and kill
+// switch state.
+func (g *Gateway) serveUpstreams(w http.ResponseWriter, _ *http.Request) {
+	g.mu.Lock()
+	clients := g.clients
+	g.mu.Unlock()
+	type state struct {
+		Name        string `json:"name"`
+		Flavor      string `json:"flavor"`
+		Public      bool   `json:"public"`
+		CircuitOpen bool   `json:"circuit_open"`
+		Killed      bool   `json:"killed"`
+	}
+	out := make([]state, 0, len(clients))
+	for name, c := range clients {
+		_, killed := g.kill.Killed(name, "", "")
+		out = append(out, state{Name: name, Flavor: c.Flavor, Public: c.Public, CircuitOpen: c.Breaker.Open(), Killed: killed})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"upstreams": out})
 }
