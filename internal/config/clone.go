@@ -62,6 +62,24 @@ func (a Auth) clone() Auth {
 		}
 		a.StaticKeys = keys
 	}
+	a.Methods = slices.Clone(a.Methods)
+	if a.JWT != nil {
+		iss := make([]JWTIssuer, len(a.JWT))
+		for i, j := range a.JWT {
+			j.Audiences = slices.Clone(j.Audiences)
+			j.Algorithms = slices.Clone(j.Algorithms)
+			iss[i] = j
+		}
+		a.JWT = iss
+	}
+	if a.Introspection != nil {
+		in := *a.Introspection
+		a.Introspection = &in
+	}
+	if a.MTLS != nil {
+		m := *a.MTLS
+		a.MTLS = &m
+	}
 	return a
 }
 

@@ -103,11 +103,33 @@ func (s *Store) SetDefaults(dataDir string) {
 	}
 }
 
-// SetDefaults turns on API keys from the store unless the file says no.
+// SetDefaults turns on API keys from the store unless the file says no,
+// and fills the zero fields of the token and certificate methods.
 func (a *Auth) SetDefaults() {
 	if a.APIKeys == nil {
 		on := true
 		a.APIKeys = &on
+	}
+	for i := range a.JWT {
+		j := &a.JWT[i]
+		if len(j.Algorithms) == 0 {
+			j.Algorithms = []string{"RS256"}
+		}
+		setDuration(&j.Skew, 60*time.Second)
+		setDuration(&j.Refresh, 10*time.Minute)
+		setString(&j.Claims.Subject, "sub")
+		setString(&j.Claims.Scopes, "scope")
+	}
+	if in := a.Introspection; in != nil {
+		setDuration(&in.CacheTTL, 60*time.Second)
+		setDuration(&in.NegativeTTL, 10*time.Second)
+		setDuration(&in.Timeout, 5*time.Second)
+		setInt(&in.MaxConcurrent, 16)
+		setString(&in.Claims.Subject, "sub")
+		setString(&in.Claims.Scopes, "scope")
+	}
+	if a.MTLS != nil {
+		setString(&a.MTLS.Identity, "spiffe")
 	}
 }
 

@@ -16,7 +16,8 @@ const placeholder = "rampart-redacted-7f3a"
 
 // Redacted returns a deep copy of c with every secret replaced by
 // "[REDACTED]": admin.token, the password in store.postgres (the whole DSN
-// when it cannot be parsed), auth.static_keys[].key, upstreams.*.api_key,
+// when it cannot be parsed), auth.static_keys[].key, auth.jwt[].hs_secret,
+// auth.introspection.client_secret, upstreams.*.api_key,
 // upstreams.*.headers values and any password in an upstream URL. File
 // paths, such as TLS key files, are not secrets and are kept. Empty values
 // stay empty so that a dump still shows what is unset. It serves the admin
@@ -30,6 +31,12 @@ func (c *Config) Redacted() *Config {
 	out.Store.Postgres = redactDSN(out.Store.Postgres)
 	for i := range out.Auth.StaticKeys {
 		out.Auth.StaticKeys[i].Key = secret(out.Auth.StaticKeys[i].Key)
+	}
+	for i := range out.Auth.JWT {
+		out.Auth.JWT[i].HSSecret = secret(out.Auth.JWT[i].HSSecret)
+	}
+	if out.Auth.Introspection != nil {
+		out.Auth.Introspection.ClientSecret = secret(out.Auth.Introspection.ClientSecret)
 	}
 	for _, u := range out.Upstreams {
 		if u == nil {

@@ -160,6 +160,83 @@ type Auth struct {
 	// Anonymous lets unauthenticated requests through as principal
 	// "anonymous". Default: false. Never turn this on for a public listener.
 	Anonymous bool `yaml:"anonymous"`
+	// Methods is the order in which credentials are tried: api_key, jwt,
+	// introspection, mtls. Default: every configured method, API keys
+	// first.
+	Methods []string `yaml:"methods"`
+	// JWT lists the trusted issuers of JWT bearer tokens.
+	JWT []JWTIssuer `yaml:"jwt"`
+	// Introspection checks opaque OAuth2 tokens at an RFC 7662 endpoint.
+	Introspection *Introspection `yaml:"introspection"`
+	// MTLS maps a verified client certificate to a principal.
+	MTLS *MTLS `yaml:"mtls"`
+}
+
+// JWTIssuer is one trusted issuer of JWT bearer tokens.
+type JWTIssuer struct {
+	// Issuer is the expected iss claim. Required.
+	Issuer string `yaml:"issuer"`
+	// JWKSURL is where the issuer's public keys are. Required unless
+	// Discovery is on or HSSecret is set.
+	JWKSURL string `yaml:"jwks_url"`
+	// Discovery finds the JWKS URL through OIDC discovery at
+	// Issuer/.well-known/openid-configuration.
+	Discovery bool `yaml:"discovery"`
+	// Audiences are accepted aud values; one must match. Required.
+	Audiences []string `yaml:"audiences"`
+	// Algorithms are the accepted signature algorithms, such as RS256,
+	// ES256 or EdDSA. Default: RS256. HS256/384/512 need HSSecret.
+	Algorithms []string `yaml:"algorithms"`
+	// HSSecret is the shared secret for HMAC algorithms. Secret: redacted
+	// in dumps.
+	HSSecret string `yaml:"hs_secret"`
+	// Skew is the clock skew allowed on exp, nbf and iat. Default: 60s.
+	Skew time.Duration `yaml:"skew"`
+	// Refresh is how often the JWKS is fetched again. Default: 10m.
+	Refresh time.Duration `yaml:"refresh"`
+	// Claims maps token claims to the principal.
+	Claims JWTClaims `yaml:"claims"`
+}
+
+// JWTClaims names the claims that make the principal.
+type JWTClaims struct {
+	// Subject becomes the principal's ID. Default: sub.
+	Subject string `yaml:"subject"`
+	// Team becomes the principal's team. Optional.
+	Team string `yaml:"team"`
+	// Scopes (a list, or a space-separated string) become the principal's
+	// scopes. Default: scope.
+	Scopes string `yaml:"scopes"`
+	// Models (a list) restricts the principal to these models. Optional.
+	Models string `yaml:"models"`
+}
+
+// Introspection configures RFC 7662 token introspection.
+type Introspection struct {
+	// URL is the introspection endpoint. Required.
+	URL string `yaml:"url"`
+	// ClientID authenticates Rampart to the endpoint (client_secret_basic).
+	ClientID string `yaml:"client_id"`
+	// ClientSecret goes with ClientID. Secret: redacted in dumps.
+	ClientSecret string `yaml:"client_secret"`
+	// CacheTTL bounds how long an active answer is reused (never beyond
+	// the token's exp). Default: 60s.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// NegativeTTL is how long an inactive answer is reused. Default: 10s.
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	// Timeout bounds one call to the endpoint. Default: 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrent bounds calls in flight. Default: 16.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// Claims maps introspection fields to the principal, as for JWT.
+	Claims JWTClaims `yaml:"claims"`
+}
+
+// MTLS configures client-certificate identity.
+type MTLS struct {
+	// Identity is spiffe (URI SAN), dns (first DNS SAN) or subject (CN).
+	// Default: spiffe.
+	Identity string `yaml:"identity"`
 }
 
 // StaticKey is an API key defined in the configuration file.

@@ -2,7 +2,9 @@ package config
 
 import (
 	"net/netip"
+	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,6 +183,7 @@ func (a *Auth) validate(errs *Errors, p string) {
 		}
 		checkPatterns(errs, kp+".models", k.Models)
 	}
+	a.validateMethods(errs, p)
 }
 
 // checkPatterns requires non-empty, well-formed path.Match patterns.
@@ -239,5 +242,94 @@ func (l *Limits) validate(errs *Errors, p string) {
 	case "", "closed", "local":
 	default:
 		errs.add(p+".fail_mode", 0, "must be closed or local, not "+strconv.Quote(l.FailMode))
+	}
+}
+
+// authMethods are the names accepted in auth.methods.
+var authMethods = []string{"api_key", "jwt", "introspection", "mtls"}
+
+// validateMethods checks the method order, the JWT issuers, introspection
+// and mTLS. Secrets never appear in a message.
+func (a *Auth) validateMethods(errs *Errors, p string) {
+	seen := make(map[string]bool, len(a.Methods))
+	for i, m := range a.Methods {
+		mp := joinIndex(p+".methods", i)
+		switch {
+		case !slices.Contains(authMethods, m):
+			errs.add(mp, 0, "must be api_key, jwt, introspection or mtls, not "+strconv.Quote(m))
+		case seen[m]:
+			errs.add(mp, 0, "duplicate method "+strconv.Quote(m))
+		}
+		seen[m] = true
+	}
+	for i := range a.JWT {
+		a.JWT[i].validate(errs, joinIndex(p+".jwt", i))
+	}
+	if in := a.Introspection; in != nil {
+		ip := p + ".introspection"
+		checkAuthURL(errs, ip+".url", in.URL)
+		if in.ClientID == "" {
+			errs.add(ip+".client_id", 0, "required")
+		}
+		if in.CacheTTL < 0 || in.NegativeTTL < 0 || in.Timeout < 0 || in.MaxConcurrent < 0 {
+			errs.add(ip, 0, "durations and max_concurrent must not be negative")
+		}
+	}
+	if m := a.MTLS; m != nil {
+		switch m.Identity {
+		case "", "spiffe", "dns", "subject":
+		default:
+			errs.add(p+".mtls.identity", 0, "must be spiffe, dns or subject, not "+strconv.Quote(m.Identity))
+		}
+	}
+}
+
+// validate checks one JWT issuer.
+func (j *JWTIssuer) validate(errs *Errors, p string) {
+	if j.Issuer == "" {
+		errs.add(p+".issuer", 0, "required")
+	}
+	if len(j.Audiences) == 0 {
+		errs.add(p+".audiences", 0, "required: at least one accepted audience")
+	}
+	hmac, asym := false, len(j.Algorithms) == 0
+	for i, alg := range j.Algorithms {
+		switch alg {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+			asym = true
+		case "HS256", "HS384", "HS512":
+			hmac = true
+		default:
+			errs.add(joinIndex(p+".algorithms", i), 0, "unsupported algorithm "+strconv.Quote(alg))
+		}
+	}
+	switch {
+	case hmac && asym:
+		errs.add(p+".algorithms", 0, "HMAC and public-key algorithms cannot be mixed for one issuer")
+	case hmac && len(j.HSSecret) < 32:
+		errs.add(p+".hs_secret", 0, "required for HS algorithms: at least 32 bytes")
+	case !hmac && j.HSSecret != "":
+		errs.add(p+".hs_secret", 0, "only for HS algorithms")
+	case asym && j.JWKSURL == "" && !j.Discovery:
+		errs.add(p+".jwks_url", 0, "required unless discovery is on")
+	}
+	if j.JWKSURL != "" {
+		checkAuthURL(errs, p+".jwks_url", j.JWKSURL)
+	}
+	if j.Discovery {
+		checkAuthURL(errs, p+".issuer", j.Issuer)
+	}
+	if j.Skew < 0 || j.Refresh < 0 {
+		errs.add(p, 0, "skew and refresh must not be negative")
+	}
+}
+
+// checkAuthURL requires an absolute http or https URL.
+func checkAuthURL(errs *Errors, p, raw string) {
+	u, err := url.Parse(raw)
+	if raw == "" {
+		errs.add(p, 0, "required")
+	} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs.add(p, 0, "must be an absolute http or https URL")
 	}
 }
