@@ -244,6 +244,9 @@ func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
 			text = t
 			return true
 		}
+		if !enoughWords(t) {
+			return false
+		}
 		if s := g.m.harmful.Score(t); s > score {
 			score, text = s, t
 		}
@@ -268,3 +271,23 @@ func (g *Guards) harmfulAction(cat, base string) string {
 }
 
 func round(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+// minClassifierWords is the shortest text the harmful classifier scores: on
+// a word or two a linear model over n-grams reports its own bias, not the
+// text ("ok" scored 0.93). Rules still apply to short texts.
+const minClassifierWords = 3
+
+// enoughWords reports whether t has at least minClassifierWords words.
+func enoughWords(t string) bool {
+	n, in := 0, false
+	for _, r := range t {
+		space := r == ' ' || r == '\n' || r == '\t' || r == '\r'
+		if !space && !in {
+			if n++; n >= minClassifierWords {
+				return true
+			}
+		}
+		in = !space
+	}
+	return false
+}
