@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
@@ -30,7 +31,7 @@ const (
 // cannot tell a wrong secret from an unknown or revoked key.
 const (
 	codeInvalidKey    = "invalid_api_key"
-	messageInvalidKey = "Invalid credentials: provide a valid API key as 'Authorization: Bearer <key>'."
+	messageInvalidKey = "Invalid credentials: provide a valid API key or token as 'Authorization: Bearer <token>'."
 )
 
 // Authenticator identifies the caller of a request.
@@ -41,10 +42,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (*record.Principal, error)
 }
 
-// authenticator checks static keys, then store keys.
+// authenticator tries the configured methods in order.
 type authenticator struct {
 	static    staticKeys
 	svc       *keys.Service // nil when store keys are off
+	jwt       *jwtVerifier  // nil when no issuer is configured
+	intro     *introspector // nil when introspection is off
+	mtls      certIdentity  // "" when mTLS identity is off
+	methods   []string
 	anonymous bool
 	log       *slog.Logger
 }
@@ -63,20 +68,92 @@ func New(cfg config.Auth, svc *keys.Service, log *slog.Logger) (Authenticator, e
 	if !storeKeys {
 		svc = nil
 	}
-	if svc == nil && len(static) == 0 && !cfg.Anonymous {
-		return nil, errors.New("no way to authenticate: enable api_keys, add static_keys or allow anonymous")
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &authenticator{static: static, svc: svc, anonymous: cfg.Anonymous, log: log}, nil
+	a := &authenticator{static: static, svc: svc, anonymous: cfg.Anonymous, log: log}
+	if len(cfg.JWT) > 0 {
+		if a.jwt, err = newJWTVerifier(cfg.JWT, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Introspection != nil {
+		if a.intro, err = newIntrospector(cfg.Introspection, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.MTLS != nil {
+		a.mtls = certIdentity(cfg.MTLS.Identity)
+		if a.mtls == "" {
+			a.mtls = "spiffe"
+		}
+	}
+	if a.methods, err = a.order(cfg.Methods); err != nil {
+		return nil, err
+	}
+	if len(a.methods) == 0 && !cfg.Anonymous {
+		return nil, errors.New("no way to authenticate: enable api_keys, add static_keys, jwt, introspection or mtls, or allow anonymous")
+	}
+	return a, nil
 }
 
-// Authenticate implements Authenticator.
+// order returns the methods to try: the configured order, or every
+// configured method with API keys first. A listed method that is not
+// configured is an error, since it would silently never match.
+func (a *authenticator) order(listed []string) ([]string, error) {
+	configured := map[string]bool{
+		methodAPIKey:        a.svc != nil || len(a.static) > 0,
+		methodJWT:           a.jwt != nil,
+		methodIntrospection: a.intro != nil,
+		methodMTLS:          a.mtls != "",
+	}
+	if len(listed) == 0 {
+		var out []string
+		for _, m := range []string{methodAPIKey, methodJWT, methodIntrospection, methodMTLS} {
+			if configured[m] {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	}
+	for _, m := range listed {
+		if !configured[m] {
+			return nil, fmt.Errorf("auth.methods lists %q but it is not configured", m)
+		}
+	}
+	// Methods left out of the list are off.
+	if !slices.Contains(listed, methodAPIKey) {
+		a.static, a.svc = nil, nil
+	}
+	return slices.Clone(listed), nil
+}
+
+// Method names of auth.methods.
+const (
+	methodAPIKey        = "api_key"
+	methodJWT           = "jwt"
+	methodIntrospection = "introspection"
+	methodMTLS          = "mtls"
+)
+
+// Authenticate implements Authenticator. A bearer credential goes to the
+// first method in order that claims it by shape: API keys (a static key
+// or a Rampart key), JWT (three base64url parts), introspection (any
+// other token). With no credential, a verified client certificate is
+// tried when mtls is on, then anonymous access when allowed.
 func (a *authenticator) Authenticate(ctx context.Context, r *http.Request) (*record.Principal, error) {
 	token, source, err := credential(r.Header)
-	if errors.Is(err, errNoCredential) && a.anonymous {
-		return &record.Principal{Kind: kindAnonymous, ID: kindAnonymous}, nil
+	if errors.Is(err, errNoCredential) {
+		if leaf := verifiedLeaf(r); leaf != nil && a.mtls != "" {
+			p, err := a.mtls.principal(leaf)
+			if err != nil {
+				return nil, a.reject(ctx, err, "client_certificate", "")
+			}
+			return p, nil
+		}
+		if a.anonymous {
+			return &record.Principal{Kind: kindAnonymous, ID: kindAnonymous}, nil
+		}
 	}
 	// A wrong credential is refused even when anonymous access is allowed:
 	// the client expects its key's identity and limits, and silently
@@ -84,11 +161,33 @@ func (a *authenticator) Authenticate(ctx context.Context, r *http.Request) (*rec
 	if err != nil {
 		return nil, a.reject(ctx, err, source, "")
 	}
-	if p, ok := a.static.match(token); ok {
-		cp := *p
-		return &cp, nil
+	for _, m := range a.methods {
+		switch m {
+		case methodAPIKey:
+			if p, ok := a.static.match(token); ok {
+				cp := *p
+				return &cp, nil
+			}
+			if a.svc != nil && keys.LooksLikeKey(token) {
+				return a.storeKey(ctx, token, source)
+			}
+		case methodJWT:
+			if looksLikeJWT(token) {
+				p, err := a.jwt.verify(ctx, token)
+				if err != nil {
+					return nil, a.reject(ctx, err, source, "")
+				}
+				return p, nil
+			}
+		case methodIntrospection:
+			p, err := a.intro.verify(ctx, token)
+			if err != nil {
+				return nil, a.reject(ctx, err, source, "")
+			}
+			return p, nil
+		}
 	}
-	return a.storeKey(ctx, token, source)
+	return nil, a.reject(ctx, errNoMatch, source, "")
 }
 
 // storeKey verifies token against the key store.
