@@ -120,3 +120,34 @@ func TestLimitStage(t *testing.T) {
 		t.Fatalf("the simulator saw %d requests, want 2", n)
 	}
 }
+
+// TestBudgetExhausted: a cost budget refuses with insufficient_quota once
+// the settled usage has spent it, as the SDK reports it.
+func TestBudgetExhausted(t *testing.T) {
+	t.Parallel()
+	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}},
+		"limits:\n  prices: {deepseek-chat: {input_cache_hit: 1000, input_cache_miss: 1000, output: 1000}}\n"+
+			"  rules: [{name: budget, by: [key], window: day, cost: 0.05}]\n")
+	ctx := context.Background()
+	params := openai.ChatCompletionNewParams{
+		Model:     "deepseek-chat",
+		Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
+		MaxTokens: openai.Int(8),
+	}
+	var apiErr *openai.Error
+	for i := 0; i < 20; i++ {
+		_, err := e.client.Chat.Completions.New(ctx, params)
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "insufficient_quota" {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if i == 0 {
+			t.Fatal("the first request was refused: the budget covers it")
+		}
+		return
+	}
+	t.Fatal("20 requests of about 0.01 each never exhausted a budget of 0.05")
+}
