@@ -194,3 +194,33 @@ func TestCompletionsAndEmbeddings(t *testing.T) {
 		t.Fatalf("embeddings: %v %+v", err, emb)
 	}
 }
+
+// TestReasoningHistoryIsStripped: DeepSeek's reasoner answers 400 when an
+// assistant message in the history carries reasoning_content; the gateway
+// removes it, and keeps it for upstreams that accept it.
+func TestReasoningHistoryIsStripped(t *testing.T) {
+	t.Parallel()
+	e := start(t, []upstreamSpec{
+		{Name: "ds", Sim: &sim.Options{}},
+		{Name: "vl", Flavor: "vllm", Sim: &sim.Options{Flavor: "vllm"}},
+	}, []routeSpec{
+		{Name: "ds", Models: "deepseek-reasoner", Upstreams: "ds"},
+		{Name: "vl", Models: "vllm-r1", Upstreams: "vl", Extra: "    aliases: {vllm-r1: deepseek-reasoner}\n"},
+	}, "")
+	history := `"messages":[{"role":"user","content":"Hi"},` +
+		`{"role":"assistant","content":"Hello!","reasoning_content":"The user greets me.","x_extra":1},` +
+		`{"role":"user","content":"And now?"}]`
+	for _, model := range []string{"deepseek-reasoner", "vllm-r1"} {
+		resp, body := e.post("/v1/chat/completions", `{"model":"`+model+`",`+history+`}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", model, resp.StatusCode, body)
+		}
+	}
+	ds, vl := e.sims["ds"].Requests(), e.sims["vl"].Requests()
+	if strings.Contains(string(ds[0].Body), "reasoning_content") || !strings.Contains(string(ds[0].Body), `"x_extra":1`) {
+		t.Errorf("DeepSeek received %s", ds[0].Body)
+	}
+	if !strings.Contains(string(vl[0].Body), "reasoning_content") {
+		t.Errorf("vLLM lost the reasoning history: %s", vl[0].Body)
+	}
+}
