@@ -44,6 +44,7 @@ const sqliteMaxConns = 4
 type sqliteStore struct {
 	db        *sql.DB
 	keys      *sqlKeys
+	audit     *sqlAudit
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -70,7 +71,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}}, nil
+	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}}, nil
 }
 
 // checkSQLitePath rejects names the driver would read as a DSN rather than a
@@ -114,6 +115,9 @@ func prepareSQLite(ctx context.Context, db *sql.DB) error {
 
 // Keys returns the API key table.
 func (s *sqliteStore) Keys() KeyStore { return s.keys }
+
+// Audit returns the audit trail.
+func (s *sqliteStore) Audit() AuditStore { return s.audit }
 
 // Close closes the database; WAL contents are checkpointed by SQLite when
 // the last connection closes.

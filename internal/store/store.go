@@ -21,6 +21,8 @@ var ErrExists = errors.New("store: already exists")
 type Store interface {
 	// Keys returns the API key table.
 	Keys() KeyStore
+	// Audit returns the audit trail.
+	Audit() AuditStore
 	// Close releases the store. Calls after the first return nil.
 	Close() error
 }
