@@ -380,6 +380,15 @@ type Target struct {
 	// Model overrides the model name sent to this upstream, such as
 	// "deepseek-r1:7b" for Ollama.
 	Model string `yaml:"model"`
+	// Priority groups targets: every target of the lowest priority is
+	// tried before any target of a higher one (failover across groups).
+	// Default: 0.
+	Priority int `yaml:"priority"`
+	// Weight splits traffic within a priority group: a request goes first
+	// to a target chosen with probability weight/sum, then fails over to
+	// the others of the group in weighted order (canary, A/B). Default: 0,
+	// which with no weights in the group keeps the listed order.
+	Weight int `yaml:"weight"`
 }
 
 // Retries bounds failover.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"github.com/rampart-gw/rampart/internal/policy"
 
 	"maps"
@@ -159,6 +160,10 @@ func (r *Route) validate(errs *Errors, p string, ups map[string]*Upstream, known
 	nonNegDur(errs, p+".retries.backoff", r.Retries.Backoff)
 	nonNegDur(errs, p+".heartbeat", r.Heartbeat)
 	nonNeg(errs, p+".max_tokens", int64(r.MaxTokens))
+	for i, t := range r.Upstreams {
+		nonNeg(errs, fmt.Sprintf("%s.upstreams[%d].weight", p, i), int64(t.Weight))
+		nonNeg(errs, fmt.Sprintf("%s.upstreams[%d].priority", p, i), int64(t.Priority))
+	}
 	if r.PrivateWhen != "" {
 		if _, err := policy.Compile(r.PrivateWhen); err != nil {
 			errs.add(p+".private_when", 0, err.Error())

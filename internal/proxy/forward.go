@@ -75,7 +75,7 @@ func (ex *exchange) runStages(stages []Stage, c *Call) bool {
 // callUpstreams tries the route's upstreams. It moves to the next one only while
 // nothing has reached the client: on a connect failure, a 5xx or a 429.
 func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.Route, base openai.Edits) {
-	targets := rt.Targets
+	targets := rt.Order(rand.Float64)
 	if rt.PrivateWhen != nil && ex.private(req, rt) {
 		if targets = privateTargets(targets); len(targets) == 0 {
 			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "no_private_upstream",

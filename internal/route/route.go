@@ -20,6 +20,9 @@ type Target struct {
 	Client *upstream.Client
 	// Model, when set, is the model name sent to this upstream.
 	Model string
+	// Priority and Weight order the targets for each request; see Order.
+	Priority int
+	Weight   int
 }
 
 // Route is a compiled route. It is immutable once built.
@@ -38,6 +41,7 @@ type Route struct {
 	// only.
 	PrivateWhen *policy.Expr
 
+	ordered bool // some target has a priority or a weight
 	exact   map[string]struct{}
 	globs   []string
 	aliases map[string]string
@@ -115,7 +119,10 @@ func buildRoute(i int, rc *config.Route, clients map[string]*upstream.Client) (*
 		if !ok {
 			return nil, fmt.Errorf("routes[%d].upstreams[%d]: unknown upstream %q", i, j, tc.Upstream)
 		}
-		r.Targets = append(r.Targets, Target{Client: c, Model: tc.Model})
+		r.Targets = append(r.Targets, Target{Client: c, Model: tc.Model, Priority: tc.Priority, Weight: tc.Weight})
+		if tc.Priority != 0 || tc.Weight != 0 {
+			r.ordered = true
+		}
 	}
 	r.MaxAttempts = rc.Retries.MaxAttempts
 	if r.MaxAttempts <= 0 {
@@ -191,4 +198,50 @@ func Allowed(patterns []string, model string) bool {
 		}
 	}
 	return false
+}
+
+// Order returns the targets in the order one request tries them: priority
+// groups from the lowest, and within a group a weighted random order (a
+// target comes first with probability weight/sum of the group). rnd returns
+// a number in [0, 1). Without priorities or weights it returns the listed
+// order, without allocating.
+func (r *Route) Order(rnd func() float64) []Target {
+	if !r.ordered {
+		return r.Targets
+	}
+	out := append([]Target(nil), r.Targets...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Priority < out[j].Priority })
+	for start := 0; start < len(out); {
+		end := start + 1
+		for end < len(out) && out[end].Priority == out[start].Priority {
+			end++
+		}
+		weighted(out[start:end], rnd)
+		start = end
+	}
+	return out
+}
+
+// weighted reorders g in place: a weighted draw without replacement.
+// Targets without weight keep their relative order after the weighted ones.
+func weighted(g []Target, rnd func() float64) {
+	for i := range g {
+		total := 0
+		for _, t := range g[i:] {
+			total += t.Weight
+		}
+		if total == 0 {
+			return
+		}
+		x := int(rnd() * float64(total))
+		for j := i; j < len(g); j++ {
+			if x < g[j].Weight {
+				pick := g[j]
+				copy(g[i+1:j+1], g[i:j])
+				g[i] = pick
+				break
+			}
+			x -= g[j].Weight
+		}
+	}
 }

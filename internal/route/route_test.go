@@ -1,6 +1,7 @@
 package route
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/rampart-gw/rampart/internal/config"
@@ -119,5 +120,57 @@ func BenchmarkMatch(b *testing.B) {
 		if _, ok := tb.Match("deepseek-coder"); !ok {
 			b.Fatal("no match")
 		}
+	}
+}
+
+func orderedRoute(targets ...Target) *Route {
+	r := &Route{Targets: targets}
+	for _, t := range targets {
+		if t.Priority != 0 || t.Weight != 0 {
+			r.ordered = true
+		}
+	}
+	return r
+}
+
+func named(name string, prio, weight int) Target {
+	c, _ := upstream.New(name, &config.Upstream{URL: "http://127.0.0.1:1/v1"}, nil)
+	return Target{Client: c, Priority: prio, Weight: weight}
+}
+
+// TestWeightedSplit: over 10,000 requests each target comes first within
+// ±3% of its share.
+func TestWeightedSplit(t *testing.T) {
+	t.Parallel()
+	r := orderedRoute(named("canary", 0, 10), named("stable", 0, 90))
+	rng := rand.New(rand.NewPCG(7, 9))
+	first := map[string]int{}
+	for i := 0; i < 10000; i++ {
+		o := r.Order(rng.Float64)
+		if len(o) != 2 || o[0].Client == o[1].Client {
+			t.Fatalf("order %v lost or repeated a target", o)
+		}
+		first[o[0].Client.Name]++
+	}
+	for name, want := range map[string]float64{"canary": 0.10, "stable": 0.90} {
+		if got := float64(first[name]) / 10000; got < want-0.03 || got > want+0.03 {
+			t.Errorf("%s first in %.3f of requests, want %.2f±0.03", name, got, want)
+		}
+	}
+}
+
+func TestPriorityGroups(t *testing.T) {
+	t.Parallel()
+	r := orderedRoute(named("backup", 1, 0), named("a", 0, 1), named("b", 0, 1))
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 100; i++ {
+		o := r.Order(rng.Float64)
+		if o[2].Client.Name != "backup" {
+			t.Fatalf("the lower priority group was not tried first: %s %s %s", o[0].Client.Name, o[1].Client.Name, o[2].Client.Name)
+		}
+	}
+	plain := orderedRoute(named("x", 0, 0), named("y", 0, 0))
+	if o := plain.Order(rng.Float64); &o[0] != &plain.Targets[0] {
+		t.Error("a route without weights was copied")
 	}
 }
