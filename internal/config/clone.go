@@ -18,6 +18,7 @@ func (c *Config) Clone() *Config {
 	out.Listen.TrustedProxies = slices.Clone(c.Listen.TrustedProxies)
 	out.Admin.TLS = cloneServerTLS(c.Admin.TLS)
 	out.Auth = c.Auth.clone()
+	out.Audit = c.Audit.clone()
 	if c.Upstreams != nil {
 		out.Upstreams = make(map[string]*Upstream, len(c.Upstreams))
 		for name, u := range c.Upstreams {

@@ -46,6 +46,7 @@ func (c *Config) SetDefaults() {
 	c.Guards.SetDefaults()
 	c.DLP.SetDefaults()
 	c.Limits.SetDefaults()
+	c.Audit.SetDefaults()
 }
 
 // SetDefaults fills the zero fields of the limits section.

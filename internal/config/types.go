@@ -50,6 +50,9 @@ type Config struct {
 	// Limits are rate, token, cost and concurrency limits. Off while there
 	// are no rules.
 	Limits Limits `yaml:"limits"`
+	// Audit is the audit trail: one durable record per request. On
+	// unless disabled.
+	Audit Audit `yaml:"audit"`
 }
 
 // Limits configures the limits stage.

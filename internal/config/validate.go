@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 	dl.SetDefaults()
 	addSection(errs, "dlp", dl.Validate())
 	c.Limits.validate(errs, "limits")
+	c.Audit.validate(errs, "audit")
 
 	return errs.err()
 }
