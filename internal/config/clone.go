@@ -39,6 +39,7 @@ func (c *Config) Clone() *Config {
 	deepCopy(reflect.ValueOf(&out.Guards).Elem(), reflect.ValueOf(c.Guards))
 	deepCopy(reflect.ValueOf(&out.DLP).Elem(), reflect.ValueOf(c.DLP))
 	deepCopy(reflect.ValueOf(&out.Limits).Elem(), reflect.ValueOf(c.Limits))
+	out.KillTriggers = slices.Clone(c.KillTriggers)
 	return &out
 }
 

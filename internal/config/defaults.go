@@ -47,6 +47,12 @@ func (c *Config) SetDefaults() {
 	c.DLP.SetDefaults()
 	c.Limits.SetDefaults()
 	c.Audit.SetDefaults()
+	for i := range c.KillTriggers {
+		t := &c.KillTriggers[i]
+		setString(&t.Action, "block")
+		setString(&t.Target, "route")
+		setDuration(&t.Window, time.Minute)
+	}
 }
 
 // SetDefaults fills the zero fields of the limits section.

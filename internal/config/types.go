@@ -53,6 +53,29 @@ type Config struct {
 	// Audit is the audit trail: one durable record per request. On
 	// unless disabled.
 	Audit Audit `yaml:"audit"`
+	// KillTriggers flip the kill switch automatically on a burst of
+	// verdicts, such as too many blocked jailbreaks on a route in a minute.
+	KillTriggers []KillTrigger `yaml:"kill_triggers"`
+}
+
+// KillTrigger kills a route or a model when a burst of verdicts shows it
+// under attack. The kill stays until someone revives it.
+type KillTrigger struct {
+	// Name identifies the trigger; the kill's actor is "trigger:NAME".
+	// Required.
+	Name string `yaml:"name"`
+	// Stage is the stage whose verdicts count: guard, dlp, waf or limit.
+	// Required.
+	Stage string `yaml:"stage"`
+	// Action is the verdict action that counts. Default: block.
+	Action string `yaml:"action"`
+	// Count verdicts within Window fire the trigger. Required.
+	Count int `yaml:"count"`
+	// Window is the sliding window. Default: 1m.
+	Window time.Duration `yaml:"window"`
+	// Target is what gets killed: route (default) or model, the one the
+	// counted requests asked for.
+	Target string `yaml:"target"`
 }
 
 // Limits configures the limits stage.

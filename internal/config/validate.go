@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"path"
@@ -38,6 +39,26 @@ func (c *Config) Validate() error {
 	addSection(errs, "dlp", dl.Validate())
 	c.Limits.validate(errs, "limits")
 	c.Audit.validate(errs, "audit")
+	for i, t := range c.KillTriggers {
+		p := fmt.Sprintf("kill_triggers[%d]", i)
+		if t.Name == "" {
+			errs.add(p+".name", 0, "is required")
+		}
+		switch t.Stage {
+		case "guard", "dlp", "waf", "limit":
+		default:
+			errs.add(p+".stage", 0, "must be guard, dlp, waf or limit, not "+strconv.Quote(t.Stage))
+		}
+		if t.Count < 1 {
+			errs.add(p+".count", 0, "must be at least 1")
+		}
+		switch t.Target {
+		case "", "route", "model":
+		default:
+			errs.add(p+".target", 0, "must be route or model, not "+strconv.Quote(t.Target))
+		}
+		nonNegDur(errs, p+".window", t.Window)
+	}
 
 	return errs.err()
 }

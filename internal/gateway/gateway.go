@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/accesslog"
+	"github.com/rampart-gw/rampart/internal/audit"
 	"github.com/rampart-gw/rampart/internal/auth"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/guard"
@@ -48,6 +49,7 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	store   store.Store
 	keys    *keys.Service
+	audit   *audit.Writer
 	client  *server.Server
 	admin   *server.Server
 
@@ -114,7 +116,8 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 		// store must not silently get a local one.
 		return errors.New("store.postgres: the PostgreSQL store is not available in this version; remove it to use the embedded SQLite store")
 	}
-	if cfg.Auth.APIKeys != nil && !*cfg.Auth.APIKeys {
+	apiKeys := cfg.Auth.APIKeys == nil || *cfg.Auth.APIKeys
+	if !apiKeys && !cfg.Audit.On() {
 		return nil
 	}
 	path := cfg.Store.SQLite
@@ -126,11 +129,14 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	g.store = st
-	g.keys = keys.NewService(st.Keys(), keys.Options{Logger: g.log})
-	return nil
+	if apiKeys {
+		g.keys = keys.NewService(st.Keys(), keys.Options{Logger: g.log})
+	}
+	return g.openAudit(cfg)
 }
 
 func (g *Gateway) closeStore() {
+	g.closeAudit()
 	if g.store != nil {
 		_ = g.store.Close()
 	}
@@ -218,6 +224,9 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if g.opts.AccessLog != nil {
 		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))
 	}
+	if len(cfg.KillTriggers) > 0 {
+		snap.Sinks = append(snap.Sinks, newTriggers(g, cfg.KillTriggers))
+	}
 	b := built{clients: clients, waf: w}
 	if cfg.WAF.Enabled {
 		snap.PreStages = append(snap.PreStages, wafStage{w})
@@ -225,6 +234,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if err := g.buildStages(cfg, snap, &b); err != nil {
 		return nil, built{}, err
 	}
+	g.addAudit(cfg, snap)
 	return snap, b, nil
 }
 
