@@ -132,7 +132,11 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 	if apiKeys {
 		g.keys = keys.NewService(st.Keys(), keys.Options{Logger: g.log})
 	}
-	return g.openAudit(cfg)
+	if err := g.openAudit(cfg); err != nil {
+		g.closeStore()
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 func (g *Gateway) closeStore() {
