@@ -73,7 +73,7 @@ func New(cfg config.Auth, svc *keys.Service, log *slog.Logger) (Authenticator, e
 	}
 	a := &authenticator{static: static, svc: svc, anonymous: cfg.Anonymous, log: log}
 	if len(cfg.JWT) > 0 {
-		if a.jwt, err = newJWTVerifier(cfg.JWT, time.Now); err != nil {
+		if a.jwt, err = newJWTVerifier(cfg.JWT, time.Now, log); err != nil {
 			return nil, err
 		}
 	}

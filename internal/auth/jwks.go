@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -86,6 +87,7 @@ type keySet struct {
 	minWait   time.Duration
 	client    *http.Client
 	now       func() time.Time
+	log       *slog.Logger
 
 	keys      atomic.Pointer[jose.JSONWebKeySet]
 	fetchedAt atomic.Int64 // unix nanoseconds of the last good fetch
@@ -134,15 +136,18 @@ func (s *keySet) refetch(ctx context.Context) {
 			JWKSURI string `json:"jwks_uri"`
 		}
 		if err := getJSON(ctx, s.client, strings.TrimSuffix(s.issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+			s.warn(ctx, "oidc discovery failed", err)
 			return
 		}
 		if doc.Issuer != s.issuer || doc.JWKSURI == "" {
+			s.warn(ctx, "oidc discovery document does not match the issuer", errors.New("issuer differs or jwks_uri is missing"))
 			return
 		}
 		s.url = doc.JWKSURI
 	}
 	var set jose.JSONWebKeySet
 	if err := getJSON(ctx, s.client, s.url, &set); err != nil {
+		s.warn(ctx, "jwks fetch failed", err)
 		return
 	}
 	pub := make([]jose.JSONWebKey, 0, len(set.Keys))
@@ -155,6 +160,14 @@ func (s *keySet) refetch(ctx context.Context) {
 	}
 	s.keys.Store(&jose.JSONWebKeySet{Keys: pub})
 	s.fetchedAt.Store(now.UnixNano())
+}
+
+// warn logs a failed fetch; cached keys, if any, stay in use.
+func (s *keySet) warn(ctx context.Context, msg string, err error) {
+	if s.log != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("issuer", s.issuer), slog.Any("error", err),
+			slog.Bool("keys_cached", s.keys.Load() != nil))
+	}
 }
 
 // findKey returns the key with kid whose declared algorithm, if any, is

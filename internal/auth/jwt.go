@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ type verifiedToken struct {
 
 // newJWTVerifier builds the verifier; it fetches nothing until the first
 // token.
-func newJWTVerifier(cfg []config.JWTIssuer, now func() time.Time) (*jwtVerifier, error) {
+func newJWTVerifier(cfg []config.JWTIssuer, now func() time.Time, log *slog.Logger) (*jwtVerifier, error) {
 	v := &jwtVerifier{issuers: make(map[string]*jwtIssuer, len(cfg)), now: now,
 		verified: make(map[[sha256.Size]byte]verifiedToken)}
 	client := newFetchClient(fetchTimeout)
@@ -121,7 +122,7 @@ func newJWTVerifier(cfg []config.JWTIssuer, now func() time.Time) (*jwtVerifier,
 				refresh = 10 * time.Minute
 			}
 			is.keys = &keySet{issuer: c.Issuer, url: c.JWKSURL, discovery: c.Discovery && c.JWKSURL == "",
-				refresh: refresh, minWait: minRefetchWait, client: client, now: now}
+				refresh: refresh, minWait: minRefetchWait, client: client, now: now, log: log}
 		}
 		v.issuers[c.Issuer] = is
 	}

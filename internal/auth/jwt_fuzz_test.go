@@ -25,7 +25,7 @@ func offlineVerifier(tb testing.TB, k testKey, now func() time.Time) *jwtVerifie
 			Algorithms: []string{string(k.alg)}, Skew: time.Minute, Claims: config.JWTClaims{Subject: "sub", Scopes: "scope"}},
 		{Issuer: "https://hs.example", Audiences: []string{"rampart"}, Algorithms: []string{"HS256"},
 			HSSecret: fuzzSecret, Skew: time.Minute, Claims: config.JWTClaims{Subject: "sub"}},
-	}, now)
+	}, now, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

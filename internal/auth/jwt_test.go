@@ -203,7 +203,7 @@ func TestJWTTokenMatrix(t *testing.T) {
 	is := newTestIssuer(t, rs, es, ed)
 	clock := newTestClock()
 	now := clock.now()
-	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, true, "RS256", "ES256", "EdDSA")}, clock.now)
+	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, true, "RS256", "ES256", "EdDSA")}, clock.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestJWTUnknownKIDRefetchIsRateLimited(t *testing.T) {
 	rs := rsaKey(t, "rs1")
 	is := newTestIssuer(t, rs)
 	clock := newTestClock()
-	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, false, "RS256")}, clock.now)
+	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, false, "RS256")}, clock.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestJWTKeyRotation(t *testing.T) {
 	old, next := rsaKey(t, "old"), ecKey(t, "next")
 	is := newTestIssuer(t, old)
 	clock := newTestClock()
-	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, true, "RS256", "ES256")}, clock.now)
+	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, true, "RS256", "ES256")}, clock.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestJWTFailsClosedWithoutJWKS(t *testing.T) {
 	is.down.Store(true)
 	clock := newTestClock()
 	for _, discovery := range []bool{false, true} {
-		v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, discovery, "RS256")}, clock.now)
+		v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, discovery, "RS256")}, clock.now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,7 +354,7 @@ func TestJWTFailsClosedWithoutJWKS(t *testing.T) {
 	}
 	// Down after a good fetch: the cached keys keep serving past refresh.
 	is.down.Store(false)
-	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, false, "RS256")}, clock.now)
+	v, err := newJWTVerifier([]config.JWTIssuer{issuerConfig(is, false, "RS256")}, clock.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestJWTSharedSecret(t *testing.T) {
 	clock := newTestClock()
 	cfg := config.JWTIssuer{Issuer: "https://hs.example", Audiences: []string{"rampart"},
 		Algorithms: []string{"HS256"}, HSSecret: string(secret), Skew: time.Minute}
-	v, err := newJWTVerifier([]config.JWTIssuer{cfg}, clock.now)
+	v, err := newJWTVerifier([]config.JWTIssuer{cfg}, clock.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestJWTSharedSecret(t *testing.T) {
 		{Issuer: "a", Audiences: []string{"x"}, Algorithms: []string{"HS256", "RS256"}, HSSecret: string(secret)},
 		{Issuer: "a", Audiences: []string{"x"}, Algorithms: []string{"none"}, JWKSURL: "http://127.0.0.1/"},
 	} {
-		if _, err := newJWTVerifier([]config.JWTIssuer{bad}, clock.now); err == nil {
+		if _, err := newJWTVerifier([]config.JWTIssuer{bad}, clock.now, nil); err == nil {
 			t.Fatalf("config %+v accepted", bad.Algorithms)
 		}
 	}
