@@ -2,14 +2,13 @@ package audit
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
-
-	"github.com/go-json-experiment/json"
 
 	"github.com/rampart-gw/rampart/internal/store"
 )
