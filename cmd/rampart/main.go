@@ -43,6 +43,7 @@ var verbs = map[string]verb{
 	"sim":     runSim,
 	"check":   runCheck,
 	"keys":    runKeys,
+	"audit":   runAudit,
 	"bench":   runBench,
 	"kill":    runKill,
 	"revive":  runRevive,
