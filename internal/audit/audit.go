@@ -149,6 +149,17 @@ func (w *Writer) Close(ctx context.Context) error {
 	})
 	select {
 	case <-w.done:
+		// A Record that raced with Close may have queued after the last
+		// drain; the spool keeps it for the next start.
+		for {
+			select {
+			case r := <-w.ch:
+				w.toSpool([]*store.AuditRecord{r}, false)
+				continue
+			default:
+			}
+			break
+		}
 		return w.spool.close()
 	case <-ctx.Done():
 		return ctx.Err()
