@@ -39,9 +39,10 @@ type Options struct {
 	// StreamsOpen is the number of streams held open at once for the
 	// memory test. Default: 2000. Negative skips the test.
 	StreamsOpen int
-	// Stages are the security stages the gateway runs: "none" (default:
-	// the core path alone), "waf", or "all" (WAF, limits, input and output
-	// guards, request and response DLP, as the demo runs them).
+	// Stages are the stages the gateway runs: "none" (default: the core
+	// path alone, audit trail off), "audit", "waf", or "all" (audit trail,
+	// WAF, limits, input and output guards, request and response DLP, as the
+	// demo runs them).
 	Stages string
 }
 
@@ -113,7 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.StreamEvents, "stream-events", DefaultStreamEvents, "events in each streamed answer")
 	fs.IntVar(&o.BodyBytes, "body-bytes", DefaultBodyBytes, "size of each request body in bytes")
 	fs.IntVar(&o.StreamsOpen, "streams-open", DefaultStreamsOpen, "streams held open at once for the memory test (0 skips it)")
-	fs.StringVar(&o.Stages, "stages", "none", "security stages the gateway runs: none, waf or all")
+	fs.StringVar(&o.Stages, "stages", "none", "stages the gateway runs: none (core path), audit, waf or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

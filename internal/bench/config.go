@@ -22,18 +22,24 @@ type gatewayConfig struct {
 	Stages map[string]any `yaml:",inline"`
 }
 
-// withStages turns on the security stages named by stages: none, waf or
-// all. The limits of "all" are far above the load, so that they cost their
+// withStages turns on the stages named by stages: none (the core path,
+// audit trail off), audit, waf (without the audit trail) or all. The limits of "all" are far above the load, so that they cost their
 // bookkeeping but refuse nothing.
 func (c *gatewayConfig) withStages(stages string) error {
 	on := map[string]any{"enabled": true}
+	off := map[string]any{"enabled": false}
 	switch stages {
 	case "", "none":
-		return nil
+		// The core path alone: the audit trail, on by default, is a stage
+		// too.
+		c.Stages = map[string]any{"audit": off}
+	case "audit":
+		c.Stages = map[string]any{"audit": on}
 	case "waf":
-		c.Stages = map[string]any{"waf": on}
+		c.Stages = map[string]any{"audit": off, "waf": on}
 	case "all":
 		c.Stages = map[string]any{
+			"audit":  on,
 			"waf":    on,
 			"guards": map[string]any{"enabled": true, "harmful": map[string]any{"action": "flag"}},
 			"dlp":    on,
@@ -42,7 +48,7 @@ func (c *gatewayConfig) withStages(stages string) error {
 			}}},
 		}
 	default:
-		return fmt.Errorf("--stages: %q is not none, waf or all", stages)
+		return fmt.Errorf("--stages: %q is not none, audit, waf or all", stages)
 	}
 	return nil
 }

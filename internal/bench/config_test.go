@@ -100,13 +100,14 @@ func TestGatewayConfigStages(t *testing.T) {
 	t.Parallel()
 	noEnv := func(string) (string, bool) { return "", false }
 	tests := []struct {
-		stages                   string
-		waf, guards, dlp, limits bool
-		bad                      bool
+		stages                          string
+		audit, waf, guards, dlp, limits bool
+		bad                             bool
 	}{
 		{stages: "none"},
+		{stages: "audit", audit: true},
 		{stages: "waf", waf: true},
-		{stages: "all", waf: true, guards: true, dlp: true, limits: true},
+		{stages: "all", audit: true, waf: true, guards: true, dlp: true, limits: true},
 		{stages: "everything", bad: true},
 	}
 	for _, tt := range tests {
@@ -129,7 +130,7 @@ func TestGatewayConfigStages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("config.Parse: %v\n%s", err, data)
 			}
-			if got.WAF.Enabled != tt.waf || got.Guards.Enabled != tt.guards || got.DLP.Enabled != tt.dlp || (len(got.Limits.Rules) > 0) != tt.limits {
+			if got.Audit.On() != tt.audit || got.WAF.Enabled != tt.waf || got.Guards.Enabled != tt.guards || got.DLP.Enabled != tt.dlp || (len(got.Limits.Rules) > 0) != tt.limits {
 				t.Fatalf("stages %q: waf=%v guards=%v dlp=%v limits=%d", tt.stages, got.WAF.Enabled, got.Guards.Enabled, got.DLP.Enabled, len(got.Limits.Rules))
 			}
 		})
