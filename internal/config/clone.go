@@ -40,6 +40,7 @@ func (c *Config) Clone() *Config {
 	deepCopy(reflect.ValueOf(&out.DLP).Elem(), reflect.ValueOf(c.DLP))
 	deepCopy(reflect.ValueOf(&out.Limits).Elem(), reflect.ValueOf(c.Limits))
 	out.KillTriggers = slices.Clone(c.KillTriggers)
+	out.Killed = slices.Clone(c.Killed)
 	return &out
 }
 

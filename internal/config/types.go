@@ -56,6 +56,11 @@ type Config struct {
 	// KillTriggers flip the kill switch automatically on a burst of
 	// verdicts, such as too many blocked jailbreaks on a route in a minute.
 	KillTriggers []KillTrigger `yaml:"kill_triggers"`
+	// Killed lists targets the configuration itself cuts off: upstream,
+	// model or route names, or "*" for everything. Requests to them get 503
+	// (or fail over), exactly as with `rampart kill`; only removing them
+	// from the file lifts them. Default: none.
+	Killed []string `yaml:"killed"`
 }
 
 // KillTrigger kills a route or a model when a burst of verdicts shows it

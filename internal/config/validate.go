@@ -39,6 +39,11 @@ func (c *Config) Validate() error {
 	addSection(errs, "dlp", dl.Validate())
 	c.Limits.validate(errs, "limits")
 	c.Audit.validate(errs, "audit")
+	for i, t := range c.Killed {
+		if t == "" {
+			errs.add(fmt.Sprintf("killed[%d]", i), 0, "must name an upstream, a model, a route or \"*\"")
+		}
+	}
 	for i, t := range c.KillTriggers {
 		p := fmt.Sprintf("kill_triggers[%d]", i)
 		if t.Name == "" {

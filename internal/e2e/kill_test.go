@@ -155,3 +155,25 @@ func TestKillTrigger(t *testing.T) {
 		t.Fatalf("kills: %d %s", status, kills)
 	}
 }
+
+// TestKillByConfig: a target listed under `killed` is cut off; removing it
+// from the configuration lifts it, and a revive does not.
+func TestKillByConfig(t *testing.T) {
+	t.Parallel()
+	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}}, "killed: [sim]\n")
+	if resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, "")); resp.StatusCode != 503 || !strings.Contains(string(b), "kill switch") {
+		t.Fatalf("killed by config: %d %s", resp.StatusCode, b)
+	}
+	if status, _ := e.adminPost("/admin/v1/revive", `{"target":"sim"}`); status != 404 {
+		t.Fatalf("a revive lifted a configured kill: %d", status)
+	}
+	cfg := e.gw.Config().Clone()
+	cfg.Killed = nil
+	if err := e.gw.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, "")); resp.StatusCode != 200 {
+		t.Fatalf("after removing the kill: %d %s", resp.StatusCode, b)
+	}
+}

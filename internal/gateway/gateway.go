@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		return nil, err
 	}
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
+	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler = proxy.New(snap)
 	if g.client, err = server.Listen("client", &cfg.Listen, g.handler, g.log); err != nil {
 		g.closeStore()
@@ -272,6 +273,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		return err
 	}
 	old, oldWAF, oldBackend := g.clients, g.waf, g.prev.backend
+	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler.Swap(snap)
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	if oldWAF != nil && oldWAF != b.waf {

@@ -41,6 +41,7 @@ type Switch struct {
 	now  func() time.Time
 
 	active atomic.Pointer[map[string]Kill]
+	static atomic.Pointer[map[string]Kill] // kills declared in the configuration
 
 	mu      sync.Mutex
 	streams map[*registration]struct{}
@@ -83,16 +84,50 @@ func Open(path string, onFlip func(Event)) (*Switch, error) {
 // route, if any: the global kill first, then the upstream, the model, the
 // route.
 func (s *Switch) Killed(upstream, model, route string) (Kill, bool) {
-	m := *s.active.Load()
-	if len(m) == 0 {
-		return Kill{}, false
-	}
-	for _, t := range [...]string{Global, upstream, model, route} {
-		if k, ok := m[t]; ok && t != "" {
-			return k, true
+	for _, m := range [...]*map[string]Kill{s.active.Load(), s.static.Load()} {
+		if m == nil || len(*m) == 0 {
+			continue
+		}
+		for _, t := range [...]string{Global, upstream, model, route} {
+			if k, ok := (*m)[t]; ok && t != "" {
+				return k, true
+			}
 		}
 	}
 	return Kill{}, false
+}
+
+// SetStatic replaces the kills declared in the configuration. They are not
+// persisted (the file is their record) and Revive does not lift them;
+// calls in flight on a newly listed target are cancelled with cause.
+func (s *Switch) SetStatic(targets []string, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.static.Load()
+	m := make(map[string]Kill, len(targets))
+	for _, t := range targets {
+		m[t] = Kill{Target: t, Actor: "config", Reason: "listed in the configuration", At: s.now().UTC()}
+		if old != nil {
+			if _, was := (*old)[t]; was {
+				m[t] = (*old)[t]
+				continue
+			}
+		}
+		s.cancelLocked(t, cause)
+		if s.onFlip != nil {
+			s.onFlip(Event{Kill: m[t], Action: "kill"})
+		}
+	}
+	s.static.Store(&m)
+}
+
+// cancelLocked cancels the registered calls that target cuts.
+func (s *Switch) cancelLocked(target string, cause error) {
+	for r := range s.streams {
+		if target == Global || r.targets[0] == target || r.targets[1] == target || r.targets[2] == target {
+			r.cancel(cause)
+		}
+	}
 }
 
 // Kill cuts target: new requests are refused at once and streams in flight
@@ -110,11 +145,7 @@ func (s *Switch) Kill(target, actor, reason string, cause error) error {
 		return err
 	}
 	s.active.Store(&next)
-	for r := range s.streams {
-		if target == Global || r.targets[0] == target || r.targets[1] == target || r.targets[2] == target {
-			r.cancel(cause)
-		}
-	}
+	s.cancelLocked(target, cause)
 	if s.onFlip != nil {
 		s.onFlip(Event{Kill: k, Action: "kill"})
 	}
@@ -140,12 +171,19 @@ func (s *Switch) Revive(target, actor string) error {
 	return nil
 }
 
-// Active lists the kills, by target.
+// Active lists the kills, those of the configuration included, by target.
 func (s *Switch) Active() []Kill {
 	m := *s.active.Load()
 	out := make([]Kill, 0, len(m))
 	for _, k := range m {
 		out = append(out, k)
+	}
+	if st := s.static.Load(); st != nil {
+		for t, k := range *st {
+			if _, dup := m[t]; !dup {
+				out = append(out, k)
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
 	return out

@@ -118,3 +118,27 @@ func BenchmarkKilledNoKills(b *testing.B) {
 		s.Killed("up", "model", "route")
 	}
 }
+
+func TestStaticKills(t *testing.T) {
+	t.Parallel()
+	s, _ := Open("", nil)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer s.Register("up", "m", "r", cancel)()
+	s.SetStatic([]string{"up"}, errKilled)
+	if k, killed := s.Killed("up", "m", "r"); !killed || k.Actor != "config" {
+		t.Fatalf("a configured kill: %+v %v", k, killed)
+	}
+	if !errors.Is(context.Cause(ctx), errKilled) {
+		t.Fatal("a configured kill did not cancel the call in flight")
+	}
+	if err := s.Revive("up", "bob"); !errors.Is(err, ErrUnknownTarget) {
+		t.Fatalf("revive lifted a configured kill: %v", err)
+	}
+	if len(s.Active()) != 1 {
+		t.Fatalf("Active() = %+v", s.Active())
+	}
+	s.SetStatic(nil, errKilled)
+	if _, killed := s.Killed("up", "m", "r"); killed {
+		t.Fatal("removing the kill from the configuration did not lift it")
+	}
+}
