@@ -83,6 +83,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		}
 		return float64(g.handler.InFlight())
 	})
+	if w := g.audit; w != nil {
+		g.metrics.RegisterAudit(func() (uint64, uint64, uint64, int) {
+			st := w.Stats()
+			return st.Written, st.Spooled, st.Dropped, st.Queued
+		})
+	}
 	snap, b, err := g.build(cfg)
 	if err != nil {
 		g.closeStore()

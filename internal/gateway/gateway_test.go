@@ -157,3 +157,14 @@ func TestReloadOnFileChange(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestAuditMetricsExported(t *testing.T) {
+	t.Parallel()
+	_, admin, _ := startGateway(t)
+	_, body := do(t, "GET", admin+"/metrics", "")
+	for _, name := range []string{"rampart_audit_records_written_total", "rampart_audit_records_dropped_total 0", "rampart_audit_queue"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}

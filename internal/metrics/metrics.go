@@ -153,3 +153,26 @@ func errorCodeLabel(code string) string {
 	}
 	return "other"
 }
+
+// AuditSource reports the audit writer's counters.
+type AuditSource func() (written, spooled, dropped uint64, queued int)
+
+// RegisterAudit exports the audit writer's counters: records committed,
+// spooled and dropped (which must stay 0), and the queue length.
+func (m *Metrics) RegisterAudit(src AuditSource) {
+	counter := func(name, help string, pick func(w, s, d uint64) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			w, s, d, _ := src()
+			return float64(pick(w, s, d))
+		})
+	}
+	m.Registry.MustRegister(
+		counter("rampart_audit_records_written_total", "Audit records committed to the store.", func(w, _, _ uint64) uint64 { return w }),
+		counter("rampart_audit_records_spooled_total", "Audit records appended to the local spool because the store lagged or failed.", func(_, s, _ uint64) uint64 { return s }),
+		counter("rampart_audit_records_dropped_total", "Audit records lost; anything but 0 is an incident.", func(_, _, d uint64) uint64 { return d }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_audit_queue", Help: "Audit records waiting to be written."}, func() float64 {
+			_, _, _, q := src()
+			return float64(q)
+		}),
+	)
+}
