@@ -87,17 +87,22 @@ func TestFailover(t *testing.T) {
 				checkBrokenStream(t, body)
 			}},
 	}
-	// The attempts metric counts the failed attempt as well. This runs
-	// before the parallel cases, which move the same counter.
+	// The attempts metric counts each attempt against the upstream it
+	// went to. This runs before the parallel cases, which move the same
+	// counters.
 	t.Run("attempts metric counts failovers", func(t *testing.T) {
-		before := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="spare_503"`)
+		failed := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="s503"`)
+		spare := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="spare_503"`)
 		resp, _ := e.post("/v1/chat/completions", chatBody("m-503", false, ""))
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		e.record(resp.Header.Get("X-Request-Id"))
-		if got := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="spare_503"`) - before; got != 2 {
-			t.Errorf("attempts metric grew by %v, want 2", got)
+		if got := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="s503"`) - failed; got != 1 {
+			t.Errorf("attempts on the failing upstream grew by %v, want 1", got)
+		}
+		if got := metric(e.metrics(), "rampart_upstream_attempts_total", `upstream="spare_503"`) - spare; got != 1 {
+			t.Errorf("attempts on the spare grew by %v, want 1", got)
 		}
 	})
 	for _, tc := range tests {

@@ -135,9 +135,14 @@ func (m *Metrics) Record(rec *record.Record) {
 	if rec.Events > 0 {
 		m.events.WithLabelValues(rt).Add(float64(rec.Events))
 	}
+	for _, u := range rec.Tried {
+		m.attempts.WithLabelValues(m.label(m.upSet, u)).Inc()
+	}
 	if rec.Upstream != "" {
 		up := m.label(m.upSet, rec.Upstream)
-		m.attempts.WithLabelValues(up).Add(float64(max(rec.Attempts, 1)))
+		if len(rec.Tried) == 0 {
+			m.attempts.WithLabelValues(up).Add(float64(max(rec.Attempts, 1)))
+		}
 		if rec.Status >= 500 || rec.Outcome == "upstream_error" {
 			m.upErrors.WithLabelValues(up, errorCodeLabel(rec.ErrorCode)).Inc()
 		}

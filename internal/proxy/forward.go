@@ -109,6 +109,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		}
 		ex.rec.Attempts = attempt + 1
 		ex.rec.Upstream = tgt.Client.Name
+		ex.rec.Tried = append(ex.rec.Tried, tgt.Client.Name)
 		var err error
 		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt, base))
 		if err != nil {

@@ -67,7 +67,9 @@ type Record struct {
 	Route          string `json:"route,omitempty"`
 	Upstream       string `json:"upstream,omitempty"`
 	Attempts       int    `json:"attempts,omitempty"`
-	Stream         bool   `json:"stream"`
+	// Tried lists the upstream of each attempt, in order.
+	Tried  []string `json:"tried,omitempty"`
+	Stream bool     `json:"stream"`
 
 	// Status is the HTTP status sent to the client; 499 when the client
 	// went away first.
