@@ -19,6 +19,9 @@ type ChunkChoice struct {
 	// ToolCallArgs are the tool_calls[].function.arguments strings
 	// (fragments, when streaming).
 	ToolCallArgs []string
+	// ToolCallIndex holds, for each of ToolCallArgs, the tool call's
+	// "index" member, or its position in tool_calls when it has none.
+	ToolCallIndex []int
 }
 
 // UpstreamError is an error object sent in place of, or in the middle of,
@@ -77,9 +80,9 @@ func (c *Chunk) addChoice() *ChunkChoice {
 	if n < cap(c.Choices) {
 		c.Choices = c.Choices[:n+1]
 		ch := &c.Choices[n]
-		args := ch.ToolCallArgs[:0]
+		args, idx := ch.ToolCallArgs[:0], ch.ToolCallIndex[:0]
 		clear(ch.ToolCallArgs[:cap(ch.ToolCallArgs)])
-		*ch = ChunkChoice{ToolCallArgs: args}
+		*ch = ChunkChoice{ToolCallArgs: args, ToolCallIndex: idx}
 		return ch
 	}
 	c.Choices = append(c.Choices, ChunkChoice{})

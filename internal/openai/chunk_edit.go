@@ -2,6 +2,8 @@ package openai
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -24,10 +26,17 @@ type DeltaEdit struct {
 	// NullContent sets the content member to null, the shape DeepSeek uses
 	// for a chunk that carries only reasoning.
 	NullContent bool
+	// ToolCallArgs replaces function.arguments of the tool calls with
+	// these indexes (the "index" member, or the position in tool_calls);
+	// a tool call that the object lacks is appended to tool_calls as
+	// {"index":i,"function":{"arguments":...}}, which streaming clients
+	// merge by index.
+	ToolCallArgs map[int]string
 }
 
 func (e *DeltaEdit) noop() bool {
-	return e.Content == nil && e.Reasoning == nil && !e.DropReasoning && !e.DropContent && !e.NullContent
+	return e.Content == nil && e.Reasoning == nil && !e.DropReasoning && !e.DropContent && !e.NullContent &&
+		len(e.ToolCallArgs) == 0
 }
 
 // AppendChunkWithDeltas appends data, a streamed chunk, to dst with the
@@ -229,8 +238,21 @@ func appendDelta(dst, obj []byte, e *DeltaEdit) ([]byte, error) {
 		n++
 		dst = append(dst, raw...)
 	}
+	wroteTools := false
 	eachMember(obj, func(name []byte, key, val, end int) {
 		switch string(name) {
+		case "tool_calls":
+			if len(e.ToolCallArgs) == 0 || obj[val] != '[' {
+				member(obj[key:end])
+				return
+			}
+			member(obj[key:val])
+			var terr error
+			dst, terr = appendToolCalls(dst, obj[val:end], e.ToolCallArgs)
+			if err == nil {
+				err = terr
+			}
+			wroteTools = true
 		case "content":
 			switch {
 			case e.DropContent:
@@ -270,5 +292,157 @@ func appendDelta(dst, obj []byte, e *DeltaEdit) ([]byte, error) {
 			quote(*e.Content)
 		}
 	}
+	if !wroteTools && len(e.ToolCallArgs) > 0 {
+		member([]byte(`"tool_calls":`))
+		var terr error
+		dst, terr = appendToolCalls(dst, []byte("[]"), e.ToolCallArgs)
+		if err == nil {
+			err = terr
+		}
+	}
 	return append(dst, '}'), err
+}
+
+// appendToolCalls appends the tool_calls array arr with the arguments of
+// the tool calls named in set replaced, and the ones it lacks appended in
+// index order.
+func appendToolCalls(dst, arr []byte, set map[int]string) ([]byte, error) {
+	dst = append(dst, '[')
+	seen := make(map[int]bool, len(set))
+	n := 0
+	var err error
+	eachElem(arr, func(elem []byte) {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		index := n
+		n++
+		if idx, ok := memberInt(elem, "index"); ok {
+			index = idx
+		}
+		args, edit := set[index]
+		if !edit || len(elem) == 0 || elem[0] != '{' {
+			dst = append(dst, elem...)
+			return
+		}
+		seen[index] = true
+		var ferr error
+		dst, ferr = appendToolCall(dst, elem, args)
+		if err == nil {
+			err = ferr
+		}
+	})
+	missing := make([]int, 0, len(set))
+	for i := range set {
+		if !seen[i] {
+			missing = append(missing, i)
+		}
+	}
+	slices.Sort(missing)
+	for _, i := range missing {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, `{"index":`...)
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		dst = append(dst, `,"function":{"arguments":`...)
+		var qerr error
+		if dst, qerr = jsontext.AppendQuote(dst, set[i]); err == nil {
+			err = qerr
+		}
+		dst = append(dst, "}}"...)
+	}
+	return append(dst, ']'), err
+}
+
+// appendToolCall appends one tool call object with function.arguments set
+// to args (function is added when absent).
+func appendToolCall(dst, obj []byte, args string) ([]byte, error) {
+	dst = append(dst, '{')
+	n := 0
+	var err error
+	wrote := false
+	sep := func() {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+	}
+	eachMember(obj, func(name []byte, key, val, end int) {
+		sep()
+		if string(name) != "function" || obj[val] != '{' {
+			dst = append(dst, obj[key:end]...)
+			return
+		}
+		wrote = true
+		dst = append(dst, obj[key:val]...)
+		dst = append(dst, '{')
+		fn := obj[val:end]
+		m := 0
+		set := false
+		eachMember(fn, func(name []byte, key, val, end int) {
+			if m > 0 {
+				dst = append(dst, ',')
+			}
+			m++
+			if string(name) == "arguments" {
+				set = true
+				dst = append(dst, fn[key:val]...)
+				dst, err = jsontext.AppendQuote(dst, args)
+				return
+			}
+			dst = append(dst, fn[key:end]...)
+		})
+		if !set {
+			if m > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"arguments":`...)
+			dst, err = jsontext.AppendQuote(dst, args)
+		}
+		dst = append(dst, '}')
+	})
+	if !wrote {
+		sep()
+		dst = append(dst, `"function":{"arguments":`...)
+		dst, err = jsontext.AppendQuote(dst, args)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), err
+}
+
+// eachElem calls fn with each element of the validated array arr.
+func eachElem(arr []byte, fn func(elem []byte)) {
+	s := getScanner(arr, 1<<30)
+	defer putScanner(s)
+	var a arrFrame
+	if s.peek() != '[' || s.openArray(&a) != nil {
+		return
+	}
+	for {
+		ok, err := s.elem(&a)
+		if err != nil || !ok {
+			return
+		}
+		start := s.i
+		if s.value() != nil {
+			return
+		}
+		fn(arr[start:s.i])
+	}
+}
+
+// memberInt returns the value of an integer member of the validated
+// object obj.
+func memberInt(obj []byte, want string) (int, bool) {
+	v, found := 0, false
+	eachMember(obj, func(name []byte, key, val, end int) {
+		if string(name) != want || found {
+			return
+		}
+		n, err := strconv.Atoi(string(obj[val:end]))
+		v, found = n, err == nil
+	})
+	return v, found
 }

@@ -204,9 +204,18 @@ func (c *Chunk) deltaMember(ch *ChunkChoice, name []byte) error {
 			}
 		}
 	case "tool_calls":
+		pos := 0
 		err = c.elems(func() error {
-			return c.each(func(name []byte) error {
-				if string(name) != "function" {
+			index, args, hasArgs := pos, "", false
+			pos++
+			err := c.each(func(name []byte) error {
+				switch string(name) {
+				case "index":
+					var err error
+					index, err = c.count()
+					return err
+				case "function":
+				default:
 					return c.s.value()
 				}
 				return c.each(func(name []byte) error {
@@ -215,11 +224,16 @@ func (c *Chunk) deltaMember(ch *ChunkChoice, name []byte) error {
 					}
 					v, ok, err := c.optString()
 					if ok {
-						ch.ToolCallArgs = append(ch.ToolCallArgs, v)
+						args, hasArgs = v, true
 					}
 					return err
 				})
 			})
+			if hasArgs {
+				ch.ToolCallArgs = append(ch.ToolCallArgs, args)
+				ch.ToolCallIndex = append(ch.ToolCallIndex, index)
+			}
+			return err
 		})
 	default:
 		err = c.s.value()

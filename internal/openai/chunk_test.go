@@ -3,6 +3,7 @@ package openai
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/rampart-gw/rampart/internal/record"
@@ -50,7 +51,7 @@ func TestParseChunk(t *testing.T) {
 		{"ollama", ollamaChunk, Chunk{Model: "deepseek-r1:7b",
 			Choices: []ChunkChoice{{Content: "<think>", HasContent: true}}}},
 		{"openai tool call", openaiTool, Chunk{Model: "gpt-4o-2024-08-06",
-			Choices: []ChunkChoice{{ToolCallArgs: []string{`{"loc`}}}}},
+			Choices: []ChunkChoice{{ToolCallArgs: []string{`{"loc`}, ToolCallIndex: []int{0}}}}},
 		{"text completion", openaiText, Chunk{Model: "gpt-3.5-turbo-instruct",
 			Choices: []ChunkChoice{{Index: 1, Content: " world", HasContent: true, FinishReason: "length"}}}},
 	}
@@ -78,6 +79,9 @@ func assertChunk(t *testing.T, got, want *Chunk) {
 			if len(c.ToolCallArgs) == 0 {
 				c.ToolCallArgs = nil
 			}
+			if len(c.ToolCallIndex) == 0 {
+				c.ToolCallIndex = nil
+			}
 			out = append(out, c)
 		}
 		return out
@@ -104,7 +108,7 @@ func TestParseCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertChunk(t, &c, &Chunk{Model: "deepseek-reasoner",
-		Choices: []ChunkChoice{{Content: "Paris.", HasContent: true, Reasoning: "The capital...", HasReasoning: true, FinishReason: "stop", ToolCallArgs: []string{"{}"}}},
+		Choices: []ChunkChoice{{Content: "Paris.", HasContent: true, Reasoning: "The capital...", HasReasoning: true, FinishReason: "stop", ToolCallArgs: []string{"{}"}, ToolCallIndex: []int{0}}},
 		Usage:   &record.Usage{PromptTokens: 5, CompletionTokens: 9, TotalTokens: 14, CachedTokens: 3, ReasoningTokens: 6}})
 }
 
@@ -199,5 +203,46 @@ func TestAppendCompletionWithMessages(t *testing.T) {
 	}
 	if _, err := AppendCompletionWithMessages(nil, []byte(`{"choices":[}`), []DeltaEdit{{Content: ptr("x")}}); !errors.Is(err, ErrInvalidResponse) {
 		t.Errorf("malformed body: got %v, want ErrInvalidResponse", err)
+	}
+}
+
+func TestAppendToolCallArgs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc, in string
+		set      map[int]string
+		want     string
+	}{
+		{"streamed fragment replaced by index",
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"to\":\"j@x"}}]}}]}`,
+			map[int]string{1: `{"to":"[EMAIL]`},
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"to\":\"[EMAIL]"}}]}}]}`},
+		{"other tool calls kept, missing one appended",
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"a"}}]}}]}`,
+			map[int]string{0: "b", 2: "tail"},
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"b"}},{"index":2,"function":{"arguments":"tail"}}]}}]}`},
+		{"tool_calls added to an empty delta",
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+			map[int]string{0: "x"},
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"x"}}]},"finish_reason":"tool_calls"}]}`},
+	}
+	for _, tc := range tests {
+		got, err := AppendChunkWithDeltas(nil, []byte(tc.in), []DeltaEdit{{Index: 0, ToolCallArgs: tc.set}})
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s:\n got %s (%v)\nwant %s", tc.desc, got, err, tc.want)
+		}
+	}
+	// A whole message: tool calls without an index are found by position.
+	body := `{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[` +
+		`{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}},` +
+		`{"id":"b","type":"function","function":{"name":"g","arguments":"{\"ssn\":\"078-05-1120\"}"}}]}}]}`
+	got, err := AppendCompletionWithMessages(nil, []byte(body), []DeltaEdit{{Index: 0, ToolCallArgs: map[int]string{1: `{"ssn":"[SSN]"}`}}})
+	want := strings.Replace(body, `078-05-1120`, `[SSN]`, 1)
+	if err != nil || string(got) != want {
+		t.Errorf("whole message:\n got %s (%v)\nwant %s", got, err, want)
+	}
+	var c Chunk
+	if err := ParseCompletion([]byte(body), &c); err != nil || !reflect.DeepEqual(c.Choices[0].ToolCallIndex, []int{0, 1}) {
+		t.Errorf("tool call positions %v (%v)", c.Choices[0].ToolCallIndex, err)
 	}
 }

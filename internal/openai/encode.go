@@ -2,6 +2,7 @@ package openai
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -26,6 +27,12 @@ type Edits struct {
 	// SetContent replaces messages[i].content with a string, as DLP masking
 	// does. An array content is replaced as a whole by the string.
 	SetContent map[int]string
+	// SetPrompt, if non-nil, replaces the completions prompt with these
+	// strings, one for each string of Request.Prompt, as DLP masking does;
+	// a string prompt stays a string.
+	SetPrompt []string
+	// SetInput is SetPrompt for the embeddings input.
+	SetInput []string
 }
 
 // AppendUpstreamBody appends the body to send upstream to dst. With no
@@ -39,6 +46,12 @@ func (r *Request) AppendUpstreamBody(dst []byte, e Edits) ([]byte, error) {
 			return dst, fmt.Errorf("set content of message %d: the request has %d messages", i, len(r.Messages))
 		}
 	}
+	if e.SetPrompt != nil && len(e.SetPrompt) != len(r.Prompt) {
+		return dst, fmt.Errorf("set prompt: %d strings for a prompt of %d", len(e.SetPrompt), len(r.Prompt))
+	}
+	if e.SetInput != nil && len(e.SetInput) != len(r.Input) {
+		return dst, fmt.Errorf("set input: %d strings for an input of %d", len(e.SetInput), len(r.Input))
+	}
 	p := r.plan(e)
 	if !p.any() {
 		return append(dst, r.Body...), nil
@@ -48,10 +61,12 @@ func (r *Request) AppendUpstreamBody(dst []byte, e Edits) ([]byte, error) {
 
 // plan says which members an Edits actually changes.
 type plan struct {
-	model, usage, maxTokens, messages bool
+	model, usage, maxTokens, messages, prompt, input bool
 }
 
-func (p plan) any() bool { return p.model || p.usage || p.maxTokens || p.messages }
+func (p plan) any() bool {
+	return p.model || p.usage || p.maxTokens || p.messages || p.prompt || p.input
+}
 
 func (r *Request) plan(e Edits) plan {
 	var p plan
@@ -65,6 +80,8 @@ func (r *Request) plan(e Edits) plan {
 			p.messages = true
 		}
 	}
+	p.prompt = e.SetPrompt != nil && !slices.Equal(e.SetPrompt, r.Prompt)
+	p.input = e.SetInput != nil && !slices.Equal(e.SetInput, r.Input)
 	return p
 }
 
@@ -115,6 +132,10 @@ func (r *Request) appendEdited(dst []byte, e Edits, p plan) ([]byte, error) {
 			if dst, err = r.appendMessages(dst, e); err != nil {
 				return dst, err
 			}
+		case m.id == fieldPrompt && p.prompt:
+			dst = appendTexts(append(dst, b[m.key:m.val]...), b[m.val] == '"', e.SetPrompt)
+		case m.id == fieldInput && p.input:
+			dst = appendTexts(append(dst, b[m.key:m.val]...), b[m.val] == '"', e.SetInput)
 		default:
 			dst = append(dst, b[m.key:m.end]...)
 		}
@@ -129,6 +150,23 @@ func (r *Request) appendEdited(dst []byte, e Edits, p plan) ([]byte, error) {
 		dst = strconv.AppendInt(dst, int64(e.MaxTokens), 10)
 	}
 	return append(dst, '}'), nil
+}
+
+// appendTexts appends a prompt or an input: one string when the original
+// was a string, otherwise an array of strings.
+func appendTexts(dst []byte, single bool, texts []string) []byte {
+	if single && len(texts) == 1 {
+		dst, _ = jsontext.AppendQuote(dst, texts[0])
+		return dst
+	}
+	dst = append(dst, '[')
+	for i, t := range texts {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst, _ = jsontext.AppendQuote(dst, t)
+	}
+	return append(dst, ']')
 }
 
 func isNull(v []byte) bool { return string(v) == "null" }

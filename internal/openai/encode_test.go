@@ -108,3 +108,39 @@ func TestAppendUpstreamBodyBadIndex(t *testing.T) {
 		t.Fatal("SetContent for a missing message was accepted")
 	}
 }
+
+func TestAppendUpstreamBodySetTexts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc  string
+		ep    Endpoint
+		body  string
+		edits Edits
+		want  string
+	}{
+		{"string prompt stays a string", Completions, `{"model":"a", "prompt":"mail j@x.io","n":1}`,
+			Edits{SetPrompt: []string{"mail [EMAIL]"}}, `{"model":"a","prompt":"mail [EMAIL]","n":1}`},
+		{"prompt array", Completions, `{"model":"a","prompt":["a","b <c>"]}`,
+			Edits{SetPrompt: []string{"a", "b \"<EMAIL_1>\""}}, `{"model":"a","prompt":["a","b \"<EMAIL_1>\""]}`},
+		{"same prompt is no edit", Completions, `{"model":"a", "prompt":["x"]}`,
+			Edits{SetPrompt: []string{"x"}}, `{"model":"a", "prompt":["x"]}`},
+		{"string input", Embeddings, `{"input":"card 4111111111111111","model":"e"}`,
+			Edits{SetInput: []string{"card ************1111"}}, `{"input":"card ************1111","model":"e"}`},
+		{"one-element input array stays an array", Embeddings, `{"input":["x"],"model":"e"}`,
+			Edits{SetInput: []string{"y"}}, `{"input":["y"],"model":"e"}`},
+	}
+	for _, tc := range tests {
+		r, err := Decode(tc.ep, []byte(tc.body), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		got, err := r.AppendUpstreamBody(nil, tc.edits)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s:\n got %s (%v)\nwant %s", tc.desc, got, err, tc.want)
+		}
+	}
+	r, _ := Decode(Completions, []byte(`{"model":"a","prompt":["x","y"]}`), Limits{})
+	if _, err := r.AppendUpstreamBody(nil, Edits{SetPrompt: []string{"x"}}); err == nil {
+		t.Error("a prompt edit with the wrong number of strings was accepted")
+	}
+}
