@@ -59,6 +59,7 @@ func (c *Config) SetDefaults() {
 func (l *Limits) SetDefaults() {
 	setString(&l.Backend, "memory")
 	setString(&l.FailMode, "closed")
+	setDuration(&l.UsageFlushInterval, 10*time.Second)
 }
 
 // SetDefaults fills the zero fields of the client listener.

@@ -100,6 +100,14 @@ type Limits struct {
 	Rules []limits.Rule `yaml:"rules"`
 	// Prices are per model, per million tokens, for cost rules.
 	Prices map[string]limits.Price `yaml:"prices"`
+	// MaxInFlightPerKey caps the requests one API key (or other principal)
+	// has in flight on this instance; requests over the cap get 429 at
+	// once. Default: 0 (no cap beyond listen.max_in_flight).
+	MaxInFlightPerKey int `yaml:"max_in_flight_per_key"`
+	// UsageFlushInterval is how often the per key, team and model usage
+	// counters are written to the store (they are also written at
+	// shutdown). Default: 10s.
+	UsageFlushInterval time.Duration `yaml:"usage_flush_interval"`
 }
 
 // Listener configures the client listener.

@@ -270,6 +270,10 @@ func (l *Limits) validate(errs *Errors, p string) {
 	default:
 		errs.add(p+".fail_mode", 0, "must be closed or local, not "+strconv.Quote(l.FailMode))
 	}
+	nonNeg(errs, p+".max_in_flight_per_key", int64(l.MaxInFlightPerKey))
+	if l.UsageFlushInterval < 0 {
+		errs.add(p+".usage_flush_interval", 0, "must not be negative (0 means the default)")
+	}
 }
 
 // authMethods are the names accepted in auth.methods.

@@ -24,6 +24,14 @@ type limitBackend struct {
 // buildStages adds the stages after routing, in the order of the request
 // path: limits (cheap, and refusing early saves the rest), guards, DLP.
 func (g *Gateway) buildStages(cfg *config.Config, snap *proxy.Snapshot, b *built) error {
+	var ls limitStage
+	if n := cfg.Limits.MaxInFlightPerKey; n > 0 {
+		ls.inFlight = g.prev.inFlight
+		if ls.inFlight == nil || ls.inFlight.Max() != n {
+			ls.inFlight = limits.NewKeyInFlight(n)
+		}
+		b.inFlight = ls.inFlight
+	}
 	if len(cfg.Limits.Rules) > 0 {
 		be, err := g.limitBackend(cfg.Limits)
 		if err != nil {
@@ -38,7 +46,17 @@ func (g *Gateway) buildStages(cfg *config.Config, snap *proxy.Snapshot, b *built
 		if err != nil {
 			return fmt.Errorf("limits: %w", err)
 		}
-		snap.Stages = append(snap.Stages, limitStage{l: l, est: tokenizer.Heuristic{}})
+		ls.l = l
+		for _, r := range cfg.Routes {
+			tokenizer.Preload(r.Models...)
+			for _, t := range r.Upstreams {
+				tokenizer.Preload(t.Model)
+			}
+		}
+	}
+	if ls.l != nil || ls.inFlight != nil {
+		ls.est = tokenizer.ForModel
+		snap.Stages = append(snap.Stages, ls)
 	}
 	if cfg.Guards.Enabled {
 		gd := g.prev.guards

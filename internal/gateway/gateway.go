@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/guard"
 	"github.com/rampart-gw/rampart/internal/keys"
 	"github.com/rampart-gw/rampart/internal/killswitch"
+	"github.com/rampart-gw/rampart/internal/limits"
 	"github.com/rampart-gw/rampart/internal/metrics"
 	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/proxy"
@@ -174,6 +175,8 @@ type built struct {
 	guards  *guard.Guards
 	guardsC guard.Config
 	backend *limitBackend
+	// inFlight carries the per-key in-flight counts across reloads.
+	inFlight *limits.KeyInFlight
 }
 
 // build compiles cfg into a snapshot, reusing upstream clients whose

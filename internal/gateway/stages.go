@@ -176,30 +176,34 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
-// limitStage reserves the request's share of every matching limit and
-// settles it against the real usage when the request ends.
+// limitStage caps the requests each key has in flight, reserves the
+// request's share of every matching limit and settles it against the real
+// usage when the request ends.
 type limitStage struct {
-	l   *limits.Limiter
-	est tokenizer.Estimator
+	l        *limits.Limiter     // nil when no rule is configured
+	inFlight *limits.KeyInFlight // nil when limits.max_in_flight_per_key is 0
+	est      func(model string) tokenizer.Estimator
 }
 
 // Check implements proxy.Stage.
 func (s limitStage) Check(ctx context.Context, c *proxy.Call) error {
 	p := c.Rec.Principal
+	if s.inFlight != nil {
+		release, refused := s.inFlight.Acquire(p.ID)
+		if refused != nil {
+			c.Rec.AddVerdict(record.Verdict{Stage: "limit", Rule: "max_in_flight_per_key", Action: "block", Detail: "concurrent"})
+			return refused
+		}
+		c.OnFinish(func(*record.Record) { release() })
+	}
+	if s.l == nil {
+		return nil
+	}
 	subj := limits.Subject{Key: p.ID, Team: p.Team, Model: c.Req.Model, Route: c.Route.Name, ClientIP: c.Rec.ClientIP}
 	if p.Kind != "api_key" {
 		subj.User = p.ID
 	}
-	var in int64
-	for _, m := range c.Req.Messages {
-		in += int64(s.est.Count(m.Content))
-	}
-	for _, t := range c.Req.Prompt {
-		in += int64(s.est.Count(t))
-	}
-	for _, t := range c.Req.Input {
-		in += int64(s.est.Count(t))
-	}
+	in := s.inputTokens(c)
 	out := int64(c.Req.MaxTokens)
 	if clamp := s.l.ClampOutput(subj, out); clamp > 0 && (out == 0 || clamp < out) {
 		out = clamp
@@ -227,6 +231,31 @@ func (s limitStage) Check(ctx context.Context, c *proxy.Call) error {
 		_ = res.Settle(context.Background(), limits.UsageFrom(rec.Usage))
 	})
 	return nil
+}
+
+// inputTokens counts the prompt with the tokenizer of the model the route
+// sends it to (its first target's), chat template included.
+func (s limitStage) inputTokens(c *proxy.Call) int64 {
+	model := c.Req.Model
+	if len(c.Route.Targets) > 0 {
+		model = c.Route.UpstreamModel(model, c.Route.Targets[0])
+	}
+	est := s.est(model)
+	var in int64
+	if len(c.Req.Messages) > 0 {
+		perMessage, perRequest := tokenizer.ChatOverhead(model)
+		in = int64(perRequest + perMessage*len(c.Req.Messages))
+	}
+	for _, m := range c.Req.Messages {
+		in += int64(est.Count(m.Content))
+	}
+	for _, t := range c.Req.Prompt {
+		in += int64(est.Count(t))
+	}
+	for _, t := range c.Req.Input {
+		in += int64(est.Count(t))
+	}
+	return in
 }
 
 var (
