@@ -33,7 +33,12 @@ type Options struct {
 	Policy        string        // PolicySpool (default) or PolicyRefuse
 	SpoolPath     string        // spool file; required
 	Retention     time.Duration // records older than this are purged; 0 keeps them
-	Log           *slog.Logger
+	// ContentRetention and ContentMaxBytes bound the captured content:
+	// older content is purged, and the oldest while more is kept. Zero
+	// keeps it (until its record is purged).
+	ContentRetention time.Duration
+	ContentMaxBytes  int64
+	Log              *slog.Logger
 	// OnCommit, when set, is called with the request IDs of every batch
 	// after it was committed.
 	OnCommit func(ids []string)
@@ -167,7 +172,8 @@ func (w *Writer) Close(ctx context.Context) error {
 }
 
 // FromRecord converts a request record to its audit row. Only the fields
-// listed here are kept: no credential and no content.
+// listed here are kept: no credential, and content only as capture left it
+// (DLP-masked).
 func FromRecord(rec *record.Record) *store.AuditRecord {
 	return &store.AuditRecord{
 		RequestID: rec.ID,
@@ -192,5 +198,13 @@ func FromRecord(rec *record.Record) *store.AuditRecord {
 		Usage:          rec.Usage,
 		TTFT:           rec.TTFT,
 		Duration:       rec.Duration,
+		Content:        content(rec.Content),
 	}
+}
+
+func content(c *record.Content) *store.AuditContent {
+	if c == nil {
+		return nil
+	}
+	return &store.AuditContent{Prompt: c.Prompt, Response: c.Response}
 }

@@ -9,11 +9,14 @@ import (
 
 // Bounds of the background work.
 const (
-	purgeEvery     = time.Hour
-	purgeBatch     = 1000
-	purgeMaxRounds = 100
-	replayEvery    = 5 * time.Second
-	opTimeout      = 30 * time.Second
+	purgeEvery = time.Hour
+	// Captured content is purged more often, so that its size cap holds
+	// closely.
+	contentPurgeEvery = time.Minute
+	purgeBatch        = 1000
+	purgeMaxRounds    = 100
+	replayEvery       = 5 * time.Second
+	opTimeout         = 30 * time.Second
 )
 
 // run is the writer goroutine: it commits batches, replays the spool and
@@ -27,6 +30,8 @@ func (w *Writer) run() {
 	defer replayTick.Stop()
 	purgeTick := time.NewTicker(purgeEvery)
 	defer purgeTick.Stop()
+	contentTick := time.NewTicker(contentPurgeEvery)
+	defer contentTick.Stop()
 	w.purge()
 	batch := make([]*store.AuditRecord, 0, w.o.Batch)
 	for {
@@ -42,6 +47,8 @@ func (w *Writer) run() {
 			w.replay()
 		case <-purgeTick.C:
 			w.purge()
+		case <-contentTick.C:
+			w.purgeContent()
 		case <-w.stop:
 			w.drain(batch)
 			return
@@ -115,8 +122,10 @@ func (w *Writer) replay() {
 	}
 }
 
-// purge deletes records older than the retention, in bounded batches.
+// purge deletes records older than the retention, and captured content
+// past its own retention or size cap, in bounded batches.
 func (w *Writer) purge() {
+	w.purgeContent()
 	if w.o.Retention <= 0 {
 		return
 	}
@@ -127,6 +136,29 @@ func (w *Writer) purge() {
 		cancel()
 		if err != nil {
 			w.log.Warn("audit purge failed", "err", err)
+			return
+		}
+		if n < purgeBatch {
+			return
+		}
+	}
+}
+
+// purgeContent applies the content capture's retention by age and size.
+func (w *Writer) purgeContent() {
+	if w.o.ContentRetention <= 0 && w.o.ContentMaxBytes <= 0 {
+		return
+	}
+	var before time.Time // zero: nothing is too old
+	if w.o.ContentRetention > 0 {
+		before = time.Now().Add(-w.o.ContentRetention)
+	}
+	for range purgeMaxRounds {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		n, err := w.st.PurgeContent(ctx, before, w.o.ContentMaxBytes, purgeBatch)
+		cancel()
+		if err != nil {
+			w.log.Warn("audit content purge failed", "err", err)
 			return
 		}
 		if n < purgeBatch {

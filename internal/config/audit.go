@@ -23,6 +23,25 @@ type Audit struct {
 	OnBackpressure string `yaml:"on_backpressure"`
 	// Retention is how long records are kept. Default: 2160h (90 days).
 	Retention time.Duration `yaml:"retention"`
+	// Capture stores prompts and answers, after DLP masking. Off by
+	// default.
+	Capture Capture `yaml:"capture"`
+}
+
+// Capture configures content capture: the prompt and the answer of each
+// request, masked by the DLP scanner before they are stored.
+type Capture struct {
+	// Enabled turns content capture on; it requires dlp.enabled. Default:
+	// false.
+	Enabled bool `yaml:"enabled"`
+	// MaxBytes caps the prompt and the answer kept per request; longer
+	// text is cut. Default: 65536.
+	MaxBytes int `yaml:"max_bytes"`
+	// Retention is how long content is kept. Default: 168h (7 days).
+	Retention time.Duration `yaml:"retention"`
+	// MaxTotalBytes caps the content kept in the store; the oldest goes
+	// first. Default: 1073741824 (1 GiB).
+	MaxTotalBytes int64 `yaml:"max_total_bytes"`
 }
 
 // On reports whether the audit trail is enabled.
@@ -49,6 +68,16 @@ func (a *Audit) SetDefaults() {
 	if a.Retention == 0 {
 		a.Retention = 2160 * time.Hour
 	}
+	c := &a.Capture
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 64 << 10
+	}
+	if c.Retention == 0 {
+		c.Retention = 168 * time.Hour
+	}
+	if c.MaxTotalBytes == 0 {
+		c.MaxTotalBytes = 1 << 30
+	}
 }
 
 func (a *Audit) validate(errs *Errors, p string) {
@@ -60,6 +89,13 @@ func (a *Audit) validate(errs *Errors, p string) {
 	}
 	nonNegDur(errs, p+".flush_interval", a.FlushInterval)
 	nonNegDur(errs, p+".retention", a.Retention)
+	if a.Capture.MaxBytes < 0 {
+		errs.add(p+".capture.max_bytes", 0, "must not be negative (0 means the default)")
+	}
+	if a.Capture.MaxTotalBytes < 0 {
+		errs.add(p+".capture.max_total_bytes", 0, "must not be negative (0 means the default)")
+	}
+	nonNegDur(errs, p+".capture.retention", a.Capture.Retention)
 	switch a.OnBackpressure {
 	case "", "spool", "refuse":
 	default:

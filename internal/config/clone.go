@@ -19,6 +19,8 @@ func (c *Config) Clone() *Config {
 	out.Admin.TLS = cloneServerTLS(c.Admin.TLS)
 	out.Auth = c.Auth.clone()
 	out.Audit = c.Audit.clone()
+	out.Telemetry = c.Telemetry.clone()
+	out.Alerts = c.Alerts.clone()
 	if c.Upstreams != nil {
 		out.Upstreams = make(map[string]*Upstream, len(c.Upstreams))
 		for name, u := range c.Upstreams {

@@ -47,6 +47,8 @@ func (c *Config) SetDefaults() {
 	c.DLP.SetDefaults()
 	c.Limits.SetDefaults()
 	c.Audit.SetDefaults()
+	c.Telemetry.SetDefaults()
+	c.Alerts.SetDefaults()
 	for i := range c.KillTriggers {
 		t := &c.KillTriggers[i]
 		setString(&t.Action, "block")

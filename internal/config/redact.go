@@ -54,6 +54,17 @@ func (c *Config) Redacted() *Config {
 	}
 	out.DLP.HashKey = secret(out.DLP.HashKey)
 	out.Limits.RedisURL = redactURL(out.Limits.RedisURL)
+	for h, v := range out.Telemetry.Traces.Headers {
+		out.Telemetry.Traces.Headers[h] = secret(v)
+	}
+	for i := range out.Alerts.Sinks {
+		s := &out.Alerts.Sinks[i]
+		// A webhook URL carries its token (Slack's in the path).
+		s.URL = secret(s.URL)
+		for h, v := range s.Headers {
+			s.Headers[h] = secret(v)
+		}
+	}
 	return out
 }
 

@@ -53,6 +53,12 @@ type Config struct {
 	// Audit is the audit trail: one durable record per request. On
 	// unless disabled.
 	Audit Audit `yaml:"audit"`
+	// Telemetry exports OpenTelemetry traces. Off unless enabled.
+	Telemetry Telemetry `yaml:"telemetry"`
+	// Alerts send incidents (a burst of blocked requests, a kill-switch
+	// change, an upstream turning unhealthy, a budget exhausted) to
+	// webhooks. Off while there are no sinks.
+	Alerts Alerts `yaml:"alerts"`
 	// KillTriggers flip the kill switch automatically on a burst of
 	// verdicts, such as too many blocked jailbreaks on a route in a minute.
 	KillTriggers []KillTrigger `yaml:"kill_triggers"`

@@ -39,6 +39,11 @@ func (c *Config) Validate() error {
 	addSection(errs, "dlp", dl.Validate())
 	c.Limits.validate(errs, "limits")
 	c.Audit.validate(errs, "audit")
+	if c.Audit.Capture.Enabled && !c.DLP.Enabled {
+		errs.add("audit.capture.enabled", 0, "requires dlp.enabled: content is stored only after DLP masking")
+	}
+	c.Telemetry.validate(errs, "telemetry")
+	c.Alerts.validate(errs, "alerts")
 	for i, t := range c.Killed {
 		if t == "" {
 			errs.add(fmt.Sprintf("killed[%d]", i), 0, "must name an upstream, a model, a route or \"*\"")

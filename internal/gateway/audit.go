@@ -25,7 +25,7 @@ func (g *Gateway) openAudit(cfg *config.Config) error {
 		return nil
 	}
 	a := &cfg.Audit
-	w, err := audit.New(g.store.Audit(), audit.Options{
+	opts := audit.Options{
 		Queue:         a.Queue,
 		Batch:         a.Batch,
 		FlushInterval: a.FlushInterval,
@@ -33,7 +33,11 @@ func (g *Gateway) openAudit(cfg *config.Config) error {
 		SpoolPath:     filepath.Join(cfg.DataDir, AuditSpoolFile),
 		Retention:     a.Retention,
 		Log:           g.log,
-	})
+	}
+	if a.Capture.Enabled {
+		opts.ContentRetention, opts.ContentMaxBytes = a.Capture.Retention, a.Capture.MaxTotalBytes
+	}
+	w, err := audit.New(g.store.Audit(), opts)
 	if err != nil {
 		return err
 	}
@@ -118,6 +122,8 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 		Outcome:     q.Get("outcome"),
 		Verdict:     q.Get("verdict"),
 		Cursor:      q.Get("cursor"),
+		// Captured content comes with one request's record, or when asked.
+		WithContent: q.Get("request_id") != "" || q.Get("content") == "true",
 	}
 	var err error
 	parseTime := func(name string, into *time.Time) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/accesslog"
+	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/audit"
 	"github.com/rampart-gw/rampart/internal/auth"
 	"github.com/rampart-gw/rampart/internal/config"
@@ -27,6 +28,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/route"
 	"github.com/rampart-gw/rampart/internal/server"
 	"github.com/rampart-gw/rampart/internal/store"
+	"github.com/rampart-gw/rampart/internal/trace"
 	"github.com/rampart-gw/rampart/internal/upstream"
 	"github.com/rampart-gw/rampart/internal/waf"
 )
@@ -51,6 +53,8 @@ type Gateway struct {
 	store   store.Store
 	keys    *keys.Service
 	audit   *audit.Writer
+	tracer  *trace.Tracer
+	alerts  *alert.Notifier
 	client  *server.Server
 	admin   *server.Server
 
@@ -71,6 +75,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		opts.Log = slog.Default()
 	}
 	g := &Gateway{opts: opts, log: opts.Log, clients: map[string]*upstream.Client{}}
+	if err := g.openTelemetry(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if err := g.openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -90,6 +97,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 			return st.Written, st.Spooled, st.Dropped, st.Queued
 		})
 	}
+	g.registerAlertMetrics()
 	snap, b, err := g.build(cfg)
 	if err != nil {
 		g.closeStore()
@@ -98,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler = proxy.New(snap)
-	if g.client, err = server.Listen("client", &cfg.Listen, g.handler, g.log); err != nil {
+	if g.client, err = server.Listen("client", &cfg.Listen, g.clientHandler(), g.log); err != nil {
 		g.closeStore()
 		return nil, err
 	}
@@ -248,7 +256,11 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if err := g.buildStages(cfg, snap, &b); err != nil {
 		return nil, built{}, err
 	}
+	if err := g.addCapture(cfg, snap); err != nil {
+		return nil, built{}, fmt.Errorf("audit.capture: %w", err)
+	}
 	g.addAudit(cfg, snap)
+	g.addTelemetry(cfg, snap)
 	return snap, b, nil
 }
 
@@ -355,5 +367,6 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 		_ = be.client.Close()
 	}
 	g.closeStore()
+	g.closeTelemetry()
 	return err
 }

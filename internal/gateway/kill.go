@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/upstream"
@@ -17,6 +18,7 @@ import (
 func (g *Gateway) openKillSwitch(dataDir string) error {
 	ks, err := killswitch.Open(filepath.Join(dataDir, "killswitch.json"), func(ev killswitch.Event) {
 		g.log.Warn("kill switch "+ev.Action, "target", ev.Target, "actor", ev.Actor, "reason", ev.Reason)
+		g.alerts.Raise(alert.KillSwitchChanged(ev.Target, ev.Action, ev.Actor, ev.Reason))
 	})
 	if err != nil {
 		return err

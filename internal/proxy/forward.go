@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/policy"
 	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/trace"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
 
@@ -153,6 +154,11 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 	rec := ex.rec
 	ctx, cancel := context.WithCancelCause(ex.r.Context())
 	defer cancel(nil)
+	// A span per attempt when the request is traced; nothing otherwise.
+	ctx, span := trace.StartAttempt(ctx, trace.Attempt{Upstream: tgt.Client.Name, System: tgt.Client.Flavor,
+		Operation: ep.name, Model: req.Model, N: rec.Attempts})
+	var spanErr error
+	defer func() { span.End(spanErr) }()
 	ceiling := time.AfterFunc(tgt.Client.Timeouts.Total, func() { cancel(upstream.ErrTotalTimeout) })
 	defer ceiling.Stop()
 	if ks := ex.s.Kill; ks != nil {
@@ -163,6 +169,7 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 	resp, err := tgt.Client.Do(ctx, ep.path, body, req.Stream, rec.ID)
 	if err != nil {
 		f := upstream.Classify(ctx, err)
+		spanErr = f.Error
 		if f.Status == upstream.StatusClientClosed {
 			br.Release()
 		} else {
@@ -177,6 +184,7 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 		return false
 	}
 	defer resp.Body.Close()
+	span.Status(resp.StatusCode)
 	if resp.StatusCode >= 500 {
 		br.Failure()
 	} else {
@@ -196,11 +204,13 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 		ex.fail(upstreamStatusError(resp))
 		return false
 	}
+	_, relay := trace.Start(ctx, "relay")
 	if req.Stream {
 		ex.relayStream(ctx, cancel, resp, req, rt, tgt)
 	} else {
 		ex.relayWhole(ctx, resp, ep, rt, tgt)
 	}
+	relay.End(nil)
 	return false
 }
 

@@ -51,6 +51,13 @@ type Usage struct {
 	TotalTokens      int `json:"total_tokens"`
 }
 
+// Content is what content capture keeps of a request: text that already
+// went through DLP masking, never the raw prompt or answer.
+type Content struct {
+	Prompt   string
+	Response string
+}
+
 // Record is the per-request state. Fields are written by the goroutine
 // serving the request; Verdicts may be added concurrently through AddVerdict.
 type Record struct {
@@ -88,6 +95,11 @@ type Record struct {
 	TTFT time.Duration `json:"ttft_ns,omitempty"`
 	// Duration is the whole time spent on the request.
 	Duration time.Duration `json:"duration_ns"`
+
+	// Content is the prompt and the answer, already DLP-masked, kept for
+	// the audit trail when content capture is on; nil otherwise. It is
+	// never logged.
+	Content *Content `json:"-"`
 
 	mu       sync.Mutex
 	verdicts []Verdict

@@ -26,10 +26,14 @@ type AuditStore interface {
 	// Purge deletes up to limit records older than before and returns how
 	// many it deleted.
 	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+	// PurgeContent deletes up to limit captured contents older than
+	// before, then the oldest while more than maxBytes are kept.
+	PurgeContent(ctx context.Context, before time.Time, maxBytes int64, limit int) (int, error)
 }
 
 // AuditRecord is one request as the audit trail keeps it. It holds no
-// credential and no prompt or answer text.
+// credential; it holds prompt and answer text only when content capture is
+// on, and then only after DLP masking.
 type AuditRecord struct {
 	RequestID      string           `json:"request_id"`
 	Time           time.Time        `json:"time"`
@@ -50,6 +54,9 @@ type AuditRecord struct {
 	Usage          record.Usage     `json:"usage"`
 	TTFT           time.Duration    `json:"ttft_ns"`
 	Duration       time.Duration    `json:"duration_ns"`
+	// Content is the captured prompt and answer, masked; nil unless
+	// content capture is on (and, from Query, unless asked for).
+	Content *AuditContent `json:"content,omitempty"`
 }
 
 // AuditPrincipal is the caller of an audited request.
@@ -71,6 +78,8 @@ type AuditFilter struct {
 	RequestID   string
 	Limit       int    // default 100, at most 1000
 	Cursor      string // from a previous Query
+	// WithContent also returns the captured content of the records.
+	WithContent bool
 }
 
 // Default and maximum page sizes of Query.
@@ -128,6 +137,9 @@ ON CONFLICT (request_id) DO NOTHING`)
 			return fmt.Errorf("insert audit: %w", err)
 		}
 	}
+	if err := insertContent(ctx, tx, rs); err != nil {
+		return fmt.Errorf("insert audit content: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("insert audit: %w", err)
 	}
@@ -170,6 +182,11 @@ func (s *sqlAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, st
 		out = out[:limit]
 		last := out[limit-1]
 		next = encodeCursor(last.Time.UnixNano(), last.RequestID)
+	}
+	if f.WithContent {
+		if err := s.attachContent(ctx, out); err != nil {
+			return nil, "", err
+		}
 	}
 	return out, next, nil
 }
