@@ -28,6 +28,7 @@ Usage:
   rampart keys create|list|revoke|rotate [flags]
   rampart kill TARGET [--reason TEXT] [--admin ADDR]
   rampart revive TARGET [--admin ADDR]
+  rampart usage [--since DUR] [--granularity G] [--by key,team,model] [--admin ADDR]
   rampart bench [flags]
   rampart scan [-c FILE] < LINES
   rampart version
@@ -44,6 +45,7 @@ var verbs = map[string]verb{
 	"check":   runCheck,
 	"keys":    runKeys,
 	"audit":   runAudit,
+	"usage":   runUsage,
 	"bench":   runBench,
 	"kill":    runKill,
 	"revive":  runRevive,

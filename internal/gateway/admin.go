@@ -35,6 +35,7 @@ func (g *Gateway) adminHandler() http.Handler {
 	api.HandleFunc("GET /admin/v1/upstreams", g.serveUpstreams)
 	api.HandleFunc("GET /admin/v1/kill", g.serveKills)
 	api.HandleFunc("GET /admin/v1/audit", g.serveAudit)
+	api.HandleFunc("GET /admin/v1/usage", g.serveUsage)
 	api.HandleFunc("POST /admin/v1/kill", g.serveKill)
 	api.HandleFunc("POST /admin/v1/revive", g.serveRevive)
 	api.HandleFunc("POST /admin/v1/reload", func(w http.ResponseWriter, _ *http.Request) {

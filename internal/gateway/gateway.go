@@ -53,6 +53,7 @@ type Gateway struct {
 	store   store.Store
 	keys    *keys.Service
 	audit   *audit.Writer
+	usage   *limits.UsageRecorder
 	tracer  *trace.Tracer
 	alerts  *alert.Notifier
 	client  *server.Server
@@ -145,6 +146,7 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	g.store = st
+	g.openUsage(cfg)
 	if apiKeys {
 		g.keys = keys.NewService(st.Keys(), keys.Options{Logger: g.log})
 	}
@@ -156,6 +158,7 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 }
 
 func (g *Gateway) closeStore() {
+	g.closeUsage()
 	g.closeAudit()
 	if g.store != nil {
 		_ = g.store.Close()
@@ -260,6 +263,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 		return nil, built{}, fmt.Errorf("audit.capture: %w", err)
 	}
 	g.addAudit(cfg, snap)
+	g.addUsage(cfg, snap)
 	g.addTelemetry(cfg, snap)
 	return snap, b, nil
 }

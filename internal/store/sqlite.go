@@ -45,6 +45,7 @@ type sqliteStore struct {
 	db        *sql.DB
 	keys      *sqlKeys
 	audit     *sqlAudit
+	usage     *sqlUsage
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -71,7 +72,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}}, nil
+	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}, usage: &sqlUsage{db: db}}, nil
 }
 
 // checkSQLitePath rejects names the driver would read as a DSN rather than a
@@ -118,6 +119,9 @@ func (s *sqliteStore) Keys() KeyStore { return s.keys }
 
 // Audit returns the audit trail.
 func (s *sqliteStore) Audit() AuditStore { return s.audit }
+
+// Usage returns the usage counters.
+func (s *sqliteStore) Usage() UsageStore { return s.usage }
 
 // Close closes the database; WAL contents are checkpointed by SQLite when
 // the last connection closes.

@@ -23,6 +23,8 @@ type Store interface {
 	Keys() KeyStore
 	// Audit returns the audit trail.
 	Audit() AuditStore
+	// Usage returns the usage counters.
+	Usage() UsageStore
 	// Close releases the store. Calls after the first return nil.
 	Close() error
 }
