@@ -276,3 +276,35 @@ func mustHex(s string) []byte {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// BenchmarkOn is one traced request: the request span, three stage spans,
+// an attempt and a relay, exported to a loopback collector that discards.
+func BenchmarkOn(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	defer srv.Close()
+	tr, err := New(context.Background(), config.Traces{Enabled: true, Endpoint: srv.URL}, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	rec := &record.Record{ID: "r", Endpoint: "chat", ModelRequested: "m", Status: 200, Outcome: "ok"}
+	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		Bind(ctx, rec)
+		for _, n := range []string{"auth", "guard", "dlp"} {
+			_, s := Start(ctx, n)
+			s.End(nil)
+		}
+		actx, a := StartAttempt(ctx, Attempt{Upstream: "u", System: "deepseek", Operation: "chat", Model: "m", N: 1})
+		_, rl := Start(actx, "relay")
+		rl.End(nil)
+		a.Status(200)
+		a.End(nil)
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
