@@ -103,16 +103,31 @@ func (l *Limiter) plan(r *Reservation, s *Subject, est Estimate, now time.Time) 
 
 // addOps appends the ops of one rule.
 func (l *Limiter) addOps(r *Reservation, c *compiled, s *Subject, amounts *[numQuantities]int64, now time.Time) {
-	b := c.bucket(s)
 	var start, end time.Time
 	if c.window != "" {
 		start, end = c.window.span(now)
 	}
+	// Every key of the rule is built in one buffer and becomes one string,
+	// sliced per quantity: one allocation per rule.
+	var bb, kb [256]byte
+	bucket := c.appendBucket(bb[:0], s)
+	keys := kb[:0]
+	var ends [numQuantities]int
+	for q := quantity(0); q < numQuantities; q++ {
+		if c.limit[q] > 0 {
+			keys = appendCounterKey(keys, bucket, q, start.Unix())
+		}
+		ends[q] = len(keys)
+	}
+	all := string(keys)
+	from := 0
 	for q := quantity(0); q < numQuantities; q++ {
 		if c.limit[q] <= 0 {
 			continue
 		}
-		op := Op{Key: counterKey(b, q, start.Unix()), Limit: c.limit[q], Amount: amounts[q], Expire: end.Add(expiryGrace)}
+		key := all[from:ends[q]]
+		from = ends[q]
+		op := Op{Key: key, Limit: c.limit[q], Amount: amounts[q], Expire: end.Add(expiryGrace)}
 		m := opMeta{rule: c, q: q, end: end}
 		if q == qConcurrent {
 			if r.lease == "" {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"strings"
 )
 
 // maxKeyValue is the longest subject value kept readable in a counter key;
@@ -16,41 +15,38 @@ const maxKeyValue = 96
 // Values are escaped so that no two subjects share a bucket and no value can
 // end the hash tag early.
 func (c *compiled) bucket(s *Subject) string {
-	if len(c.by) == 0 {
-		return "{" + c.name + "}"
-	}
-	var b strings.Builder
-	b.Grow(len(c.name) + 2 + 24*len(c.by))
-	b.WriteByte('{')
-	b.WriteString(c.name)
-	for _, d := range c.by {
-		b.WriteByte(':')
-		writeValue(&b, s.value(d))
-	}
-	b.WriteByte('}')
-	return b.String()
+	return string(c.appendBucket(make([]byte, 0, len(c.name)+2+24*len(c.by)), s))
 }
 
-// writeValue writes v percent-encoded: only letters, digits and ".-_@" pass
-// through, so ':', '{', '}' and '%' never appear raw.
-func writeValue(b *strings.Builder, v string) {
+// appendBucket appends the hash tag of bucket to b.
+func (c *compiled) appendBucket(b []byte, s *Subject) []byte {
+	b = append(b, '{')
+	b = append(b, c.name...)
+	for _, d := range c.by {
+		b = append(b, ':')
+		b = appendValue(b, s.value(d))
+	}
+	return append(b, '}')
+}
+
+// appendValue appends v percent-encoded: only letters, digits and ".-_@"
+// pass through, so ':', '{', '}' and '%' never appear raw.
+func appendValue(b []byte, v string) []byte {
 	if len(v) > maxKeyValue {
 		sum := sha256.Sum256([]byte(v))
-		b.WriteByte('~')
-		b.WriteString(hex.EncodeToString(sum[:16]))
-		return
+		b = append(b, '~')
+		return hex.AppendEncode(b, sum[:16])
 	}
 	const hexDigits = "0123456789ABCDEF"
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if plainByte(c) {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
 	}
+	return b
 }
 
 // plainByte reports whether c may appear unescaped in a key.
@@ -62,10 +58,17 @@ func plainByte(c byte) bool {
 // counterKey returns the key of one quantity's counter in the window that
 // starts at start (unix seconds); concurrency counters have no window.
 func counterKey(bucket string, q quantity, start int64) string {
+	return string(appendCounterKey(nil, []byte(bucket), q, start))
+}
+
+// appendCounterKey appends the key of counterKey to b.
+func appendCounterKey(b, bucket []byte, q quantity, start int64) []byte {
+	b = append(b, bucket...)
+	b = append(b, ':')
+	b = append(b, qSegment[q]...)
 	if q == qConcurrent {
-		return bucket + ":" + qSegment[q]
+		return b
 	}
-	var num [20]byte
-	n := strconv.AppendInt(num[:0], start, 10)
-	return bucket + ":" + qSegment[q] + ":" + string(n)
+	b = append(b, ':')
+	return strconv.AppendInt(b, start, 10)
 }
