@@ -198,22 +198,25 @@ func TestWatcherBlockedBurstAndBudget(t *testing.T) {
 	budget.AddVerdict(record.Verdict{Stage: "limit", Rule: "monthly", Action: "block", Detail: "cost"})
 	w.Record(budget)
 	w.Record(budget) // the same budget again: deduplicated
+	down := &record.Record{Status: 503, ErrorCode: "upstream_unavailable", Route: "chat"}
+	w.Record(down)
+	w.Record(down) // deduplicated
 	rate := &record.Record{Status: 429, ErrorCode: "rate_limit_exceeded", Principal: record.Principal{ID: "key_c"}}
 	rate.AddVerdict(record.Verdict{Stage: "limit", Rule: "rpm", Action: "block", Detail: "requests"})
 	w.Record(rate) // a rate limit is not a budget
-	waitCount(t, rc, 2)
+	waitCount(t, rc, 3)
 	_ = n.Close(context.Background())
 	got := rc.got()
-	if len(got) != 2 {
-		t.Fatalf("got %d alerts, want 2: %v", len(got), got)
+	if len(got) != 3 {
+		t.Fatalf("got %d alerts, want 3: %v", len(got), got)
 	}
 	kinds := map[string]string{}
 	for _, b := range got {
 		inc := b["incident"].(map[string]any)
 		kinds[inc["kind"].(string)] = inc["subject"].(string)
 	}
-	if kinds[KindBlockedBurst] != "key_a" || kinds[KindBudgetExhausted] != "key_c" {
-		t.Errorf("alerts = %v, want a burst for key_a and a budget for key_c", kinds)
+	if kinds[KindBlockedBurst] != "key_a" || kinds[KindBudgetExhausted] != "key_c" || kinds[KindUpstreamUnhealthy] != "route:chat" {
+		t.Errorf("alerts = %v, want a burst for key_a, a budget for key_c and route chat unavailable", kinds)
 	}
 }
 

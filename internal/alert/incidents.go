@@ -96,6 +96,10 @@ func (w *Watcher) Record(rec *record.Record) {
 	if rec.Status < 400 && rec.Outcome != "blocked" {
 		return
 	}
+	if rec.ErrorCode == "upstream_unavailable" && rec.Route != "" {
+		// Every upstream of the route has its circuit breaker open.
+		w.n.Raise(UpstreamUnhealthy("route:"+rec.Route, "every upstream of the route is failing; their circuit breakers are open"))
+	}
 	var blocked *record.Verdict
 	for _, v := range rec.Verdicts() {
 		if v.Action != "block" {

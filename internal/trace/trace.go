@@ -177,8 +177,11 @@ var spanPaths = map[string]string{
 	"models":      "/v1/models",
 }
 
-// maxVerdicts bounds the verdicts written on a span.
-const maxVerdicts = 32
+// Bounds of what a span carries.
+const (
+	maxVerdicts = 32
+	maxModel    = 128
+)
 
 // end closes the request's span with what the record knows.
 func (st *state) end(r *http.Request) {
@@ -219,11 +222,12 @@ func (st *state) end(r *http.Request) {
 	if st.system != "" {
 		attrs = append(attrs, attribute.String("gen_ai.system", st.system), attribute.String("gen_ai.provider.name", st.system))
 	}
+	// Models are client or upstream input: bounded.
 	if rec.ModelRequested != "" {
-		attrs = append(attrs, attribute.String("gen_ai.request.model", rec.ModelRequested))
+		attrs = append(attrs, attribute.String("gen_ai.request.model", clip(rec.ModelRequested, maxModel)))
 	}
 	if rec.ModelServed != "" {
-		attrs = append(attrs, attribute.String("gen_ai.response.model", rec.ModelServed))
+		attrs = append(attrs, attribute.String("gen_ai.response.model", clip(rec.ModelServed, maxModel)))
 	}
 	if u := rec.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 || u.CompletionTokens > 0 {
 		attrs = append(attrs,
@@ -288,12 +292,13 @@ func StartAttempt(ctx context.Context, a Attempt) (context.Context, Span) {
 	}
 	st.system = a.System
 	op := operation(a.Operation)
-	ctx, s := st.t.tr.Start(ctx, op+" "+a.Model, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
+	model := clip(a.Model, maxModel)
+	ctx, s := st.t.tr.Start(ctx, op+" "+model, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
 		oteltrace.WithAttributes(
 			attribute.String("gen_ai.operation.name", op),
 			attribute.String("gen_ai.system", a.System),
 			attribute.String("gen_ai.provider.name", a.System),
-			attribute.String("gen_ai.request.model", a.Model),
+			attribute.String("gen_ai.request.model", model),
 			attribute.String("rampart.upstream", a.Upstream),
 			attribute.Int("rampart.attempt", a.N),
 		))
