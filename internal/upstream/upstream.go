@@ -11,14 +11,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Flavors of upstream servers.
@@ -54,6 +57,7 @@ type Client struct {
 	http      *http.Client
 	fp        string // fingerprint of the settings, to reuse clients
 	urls      map[string]*url.URL
+	h1        *h1Client // set for plain-HTTP upstreams: the lean client
 }
 
 // New builds a client for an upstream. It reads TLS files, so it may fail.
@@ -128,7 +132,45 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 		}
 		c.urls[p] = pu
 	}
+	if parsed.Scheme == "http" {
+		c.h1 = newH1(parsed, h, dialer, u)
+	}
 	return c, nil
+}
+
+// newH1 builds the lean plain-HTTP client of an upstream.
+func newH1(u *url.URL, h http.Header, dialer *net.Dialer, cfg *config.Upstream) *h1Client {
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	head := append([]byte("Host: "), u.Host...)
+	head = append(head, "\r\nUser-Agent: rampart\r\n"...)
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+				continue // refused by configuration validation already
+			}
+			head = append(head, k...)
+			head = append(head, ": "...)
+			head = append(head, v...)
+			head = append(head, "\r\n"...)
+		}
+	}
+	idle := cfg.MaxIdleConns
+	if idle <= 0 {
+		idle = 100
+	}
+	return &h1Client{
+		addr:      addr,
+		dialer:    dialer,
+		firstByte: cfg.Timeouts.FirstByte,
+		maxHeader: 1 << 20,
+		maxIdle:   idle,
+		idleFor:   90 * time.Second,
+		checkIdle: checkAfter,
+		head:      head,
+	}
 }
 
 // Fingerprint identifies an upstream's settings, so that a reload can keep
@@ -141,7 +183,12 @@ func Fingerprint(u *config.Upstream) string {
 func (c *Client) SameSettings(u *config.Upstream) bool { return c.fp == Fingerprint(u) }
 
 // CloseIdle closes idle connections; called when a reload drops the client.
-func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
+func (c *Client) CloseIdle() {
+	if c.h1 != nil {
+		c.h1.closeIdle()
+	}
+	c.transport.CloseIdleConnections()
+}
 
 // Do posts body to the upstream path (such as "/chat/completions"). The
 // caller closes the response body. ctx bounds the whole exchange.
@@ -149,6 +196,13 @@ func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, 
 	u, ok := c.urls[path]
 	if !ok {
 		return nil, fmt.Errorf("upstream %s: unknown path %q", c.Name, path)
+	}
+	if c.h1 != nil {
+		accept := jsonCT
+		if stream {
+			accept = sseAccept
+		}
+		return c.h1.do(ctx, http.MethodPost, u.RequestURI(), body, accept, requestID)
 	}
 	// The URL is parsed once per upstream, not once per request.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
@@ -174,6 +228,13 @@ func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, 
 
 // Get sends a GET to the upstream path; used for health checks.
 func (c *Client) Get(ctx context.Context, path string) (*http.Response, error) {
+	if c.h1 != nil {
+		pu, err := url.Parse(c.base + path)
+		if err != nil {
+			return nil, err
+		}
+		return c.h1.do(ctx, http.MethodGet, pu.RequestURI(), nil, nil, "")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return nil, err
