@@ -344,6 +344,21 @@ func Inject(ctx context.Context, h http.Header) {
 	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
+// Traceparent returns the W3C traceparent value of ctx's span, for a
+// client that writes its header lines itself, or "" when ctx carries no
+// span (tracing off: no allocation).
+func Traceparent(ctx context.Context) string {
+	sc := oteltrace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ""
+	}
+	flags := "-00"
+	if sc.IsSampled() {
+		flags = "-01"
+	}
+	return "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + flags
+}
+
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -90,6 +90,7 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 	defer tr.Shutdown(context.Background())
 
 	var upstreamHdr http.Header
+	var upstreamTP string
 	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &record.Record{ID: "req-1", Endpoint: "chat", Principal: record.Principal{ID: "key_abc", Team: "blue"},
 			ModelRequested: "deepseek-chat", Route: "chat", ClientIP: "127.0.0.1", Stream: true}
@@ -102,6 +103,7 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 		actx, att := StartAttempt(ctx, Attempt{Upstream: "ds", System: "deepseek", Operation: "chat", Model: "deepseek-chat", N: 1})
 		upstreamHdr = http.Header{}
 		Inject(actx, upstreamHdr)
+		upstreamTP = Traceparent(actx)
 		att.Status(200)
 		_, relay := Start(actx, "relay")
 		relay.End(nil)
@@ -170,8 +172,8 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 	}
 	// W3C propagation: the upstream gets the attempt's span as parent.
 	tp := upstreamHdr.Get("Traceparent")
-	if want := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + hexOf(att.SpanId) + "-01"; tp != want {
-		t.Errorf("traceparent to the upstream = %q, want %q", tp, want)
+	if want := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + hexOf(att.SpanId) + "-01"; tp != want || upstreamTP != want {
+		t.Errorf("traceparent to the upstream = %q (Inject), %q (Traceparent), want %q", tp, upstreamTP, want)
 	}
 	col.mu.Lock()
 	if col.hdr.Get("X-Api-Key") != "collector-key" {
@@ -196,6 +198,9 @@ func TestOffCostsNothing(t *testing.T) {
 		s.End(err)
 		c, a := StartAttempt(c, Attempt{Upstream: "u", Model: "m"})
 		Inject(c, hdr)
+		if Traceparent(c) != "" {
+			t.Error("a traceparent while tracing is off")
+		}
 		a.Status(200)
 		a.End(nil)
 	})
