@@ -58,7 +58,7 @@ const drainWait = 2 * time.Millisecond
 // aLongTimeAgo is a deadline in the past: it makes blocked I/O return.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (c *h1Client) do(ctx context.Context, method, path string, body []byte, accept []string, requestID string) (*http.Response, error) {
+func (c *h1Client) do(ctx context.Context, method, path string, body []byte, accept []string, requestID, traceparent string) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -66,14 +66,14 @@ func (c *h1Client) do(ctx context.Context, method, path string, body []byte, acc
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.roundTrip(ctx, pc, method, path, body, accept, requestID)
+	resp, err := c.roundTrip(ctx, pc, method, path, body, accept, requestID, traceparent)
 	if err != nil && reused && isStale(err) && ctx.Err() == nil {
 		// The server closed the idle connection as the request went out;
 		// it never saw the request. Try once on a fresh connection.
 		if pc, err = c.dial(ctx); err != nil {
 			return nil, err
 		}
-		resp, err = c.roundTrip(ctx, pc, method, path, body, accept, requestID)
+		resp, err = c.roundTrip(ctx, pc, method, path, body, accept, requestID, traceparent)
 	}
 	return resp, err
 }
@@ -85,7 +85,7 @@ func isStale(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (c *h1Client) roundTrip(ctx context.Context, pc *h1Conn, method, path string, body []byte, accept []string, requestID string) (*http.Response, error) {
+func (c *h1Client) roundTrip(ctx context.Context, pc *h1Conn, method, path string, body []byte, accept []string, requestID, traceparent string) (*http.Response, error) {
 	// Cancellation sets a past deadline, which ends any read or write in
 	// progress; stop reports whether that happened.
 	stop := context.AfterFunc(ctx, func() { _ = pc.nc.SetDeadline(aLongTimeAgo) })
@@ -106,6 +106,11 @@ func (c *h1Client) roundTrip(ctx context.Context, pc *h1Conn, method, path strin
 	if requestID != "" && validHeaderValue(requestID) {
 		b = append(b, "X-Request-Id: "...)
 		b = append(b, requestID...)
+		b = append(b, "\r\n"...)
+	}
+	if traceparent != "" && validHeaderValue(traceparent) {
+		b = append(b, "Traceparent: "...)
+		b = append(b, traceparent...)
 		b = append(b, "\r\n"...)
 	}
 	if body != nil {

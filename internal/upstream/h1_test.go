@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
+	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
 // rawServer accepts connections on loopback and hands each to serve.
@@ -398,5 +399,38 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestH1SendsTraceparent(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	srv := newRawServer(t, func(_ int, c net.Conn) {
+		req, _, err := readRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		seen <- req.Header
+		io.WriteString(c, okAnswer)
+	})
+	c := newTestClient(t, "http://"+srv.ln.Addr().String(), nil)
+	sc := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{
+		TraceID:    oteltrace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanID:     oteltrace.SpanID{1, 2, 3, 4, 5, 6, 7, 8},
+		TraceFlags: oteltrace.FlagsSampled,
+	})
+	ctx := oteltrace.ContextWithSpanContext(context.Background(), sc)
+	if _, _, err := post(t, c, ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "00-0102030405060708090a0b0c0d0e0f10-0102030405060708-01"
+	if got := (<-seen).Get("Traceparent"); got != want {
+		t.Errorf("traceparent %q, want %q", got, want)
+	}
+	// Without a span, no header.
+	if _, _, err := post(t, c, context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := (<-seen).Get("Traceparent"); got != "" {
+		t.Errorf("traceparent %q sent without a span", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/trace"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -202,7 +203,7 @@ func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, 
 		if stream {
 			accept = sseAccept
 		}
-		return c.h1.do(ctx, http.MethodPost, u.RequestURI(), body, accept, requestID)
+		return c.h1.do(ctx, http.MethodPost, u.RequestURI(), body, accept, requestID, trace.Traceparent(ctx))
 	}
 	// The URL is parsed once per upstream, not once per request.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
@@ -223,6 +224,7 @@ func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, 
 	if requestID != "" {
 		h["X-Request-Id"] = []string{requestID}
 	}
+	trace.Inject(ctx, h)
 	return c.http.Do(req)
 }
 
@@ -233,7 +235,7 @@ func (c *Client) Get(ctx context.Context, path string) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.h1.do(ctx, http.MethodGet, pu.RequestURI(), nil, nil, "")
+		return c.h1.do(ctx, http.MethodGet, pu.RequestURI(), nil, nil, "", "")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
