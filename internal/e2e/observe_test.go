@@ -187,8 +187,10 @@ func TestAlertsOnePerIncident(t *testing.T) {
 	t.Parallel()
 	hook := newWebhook(t)
 	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
-		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat, deepseek-reasoner", Upstreams: "sim"}},
 		"dlp: {enabled: true, request: {types: {CREDIT_CARD: block}}}\n"+
+			"limits:\n  prices: {deepseek-reasoner: {input_cache_hit: 1000, input_cache_miss: 1000, output: 1000}}\n"+
+			"  rules: [{name: budget, by: [key], match: {model: [deepseek-reasoner]}, window: day, cost: 0.05}]\n"+
 			"alerts:\n  blocked_burst: 3\n  sinks:\n    - {name: generic, url: "+hook.url+"/generic}\n"+
 			"    - {name: chat, url: "+hook.url+"/T000/secret-path, format: slack}\n")
 	card := chatBody("deepseek-chat", false, "")
@@ -198,6 +200,20 @@ func TestAlertsOnePerIncident(t *testing.T) {
 			t.Fatalf("blocked request %d: %d %s", i, resp.StatusCode, body)
 		}
 	}
+	// Spend the budget, then hit it three times: one alert.
+	refused := 0
+	for i := 0; i < 30 && refused < 3; i++ {
+		resp, body := e.post("/v1/chat/completions", chatBody("deepseek-reasoner", false, `,"max_tokens":8`))
+		switch {
+		case resp.StatusCode == 429 && strings.Contains(string(body), "insufficient_quota"):
+			refused++
+		case resp.StatusCode != 200:
+			t.Fatalf("budget request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	if refused != 3 {
+		t.Fatal("30 requests never exhausted the budget")
+	}
 	for range 2 { // the same kill twice: one alert; its revival: one more
 		if st, b := e.adminPost("/admin/v1/kill", `{"target":"sim","reason":"drill","actor":"alice"}`); st != 200 {
 			t.Fatalf("kill: %d %s", st, b)
@@ -206,7 +222,8 @@ func TestAlertsOnePerIncident(t *testing.T) {
 	if st, b := e.adminPost("/admin/v1/revive", `{"target":"sim","actor":"alice"}`); st != 200 {
 		t.Fatalf("revive: %d %s", st, b)
 	}
-	want := map[string]int{"blocked_burst": 1, "kill_switch": 2, "slack:blocked_burst:": 1, "slack:kill_switch:": 2}
+	want := map[string]int{"blocked_burst": 1, "budget_exhausted": 1, "kill_switch": 2,
+		"slack:blocked_burst:": 1, "slack:budget_exhausted:": 1, "slack:kill_switch:": 2}
 	waitFor(t, 5*time.Second, func() bool { return fmt.Sprint(hook.kinds()) == fmt.Sprint(want) })
 	// Nothing more arrives: each incident was sent once.
 	e.stop()
