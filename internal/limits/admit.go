@@ -37,7 +37,11 @@ func (l *Limiter) Admit(ctx context.Context, subj Subject, est Estimate) (*Reser
 		return r, nil, nil
 	}
 	vals := r.valsBuf[:0]
-	if len(r.ops) > len(r.valsBuf) {
+	switch {
+	case len(r.ops) <= len(r.valsBuf):
+	case r.ext != nil && len(r.ops) <= len(r.ext.vals):
+		vals = r.ext.vals[:0]
+	default:
 		vals = make([]int64, len(r.ops))
 	}
 	vals = vals[:len(r.ops)]
@@ -135,8 +139,7 @@ func (l *Limiter) addOps(r *Reservation, c *compiled, s *Subject, amounts *[numQ
 			}
 			op.Lease, op.Expire, m.end = r.lease, now.Add(l.opts.ConcurrencyLease), time.Time{}
 		}
-		r.ops = append(r.ops, op)
-		r.meta = append(r.meta, m)
+		r.appendOp(op, m)
 	}
 }
 

@@ -20,11 +20,32 @@ type Reservation struct {
 	model   string
 	hdr     headerState
 	settled atomic.Bool
-	// The buffers hold the ops of a typical request without further
-	// allocations.
-	opsBuf  [4]Op
-	metaBuf [4]opMeta
-	valsBuf [4]int64
+	// The buffers hold the ops of one rule on requests and tokens without
+	// further allocations; ext holds up to four in one more.
+	opsBuf  [2]Op
+	metaBuf [2]opMeta
+	valsBuf [2]int64
+	ext     *opsExt
+}
+
+// opsExt holds the ops of a request that several rules apply to: one
+// allocation instead of one per slice and per doubling.
+type opsExt struct {
+	ops  [4]Op
+	meta [4]opMeta
+	vals [4]int64
+}
+
+// appendOp appends one op and its meta, moving to ext when the inline
+// buffers are full.
+func (r *Reservation) appendOp(op Op, m opMeta) {
+	if len(r.ops) == cap(r.ops) && r.ext == nil && len(r.ops) < len(r.ext.ops) {
+		r.ext = new(opsExt)
+		r.ops = append(r.ext.ops[:0], r.ops...)
+		r.meta = append(r.ext.meta[:0], r.meta...)
+	}
+	r.ops = append(r.ops, op)
+	r.meta = append(r.meta, m)
 }
 
 // Settle replaces the reservation with the actual usage: unused tokens and
