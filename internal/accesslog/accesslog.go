@@ -12,6 +12,9 @@ import (
 // Logger is a proxy sink that logs each finished request.
 type Logger struct{ log *slog.Logger }
 
+// maxVerdicts bounds the verdicts of one line.
+const maxVerdicts = 32
+
 // New returns an access logger writing through log.
 func New(log *slog.Logger) *Logger { return &Logger{log: log} }
 
@@ -39,6 +42,9 @@ func (l *Logger) Record(r *record.Record) {
 	if r.ModelRequested != "" {
 		attrs = append(attrs, slog.String("model", r.ModelRequested), slog.Bool("stream", r.Stream))
 	}
+	if r.ModelServed != "" && r.ModelServed != r.ModelRequested {
+		attrs = append(attrs, slog.String("model_served", r.ModelServed))
+	}
 	if r.Route != "" {
 		attrs = append(attrs, slog.String("route", r.Route), slog.String("upstream", r.Upstream), slog.Int("attempts", r.Attempts))
 	}
@@ -50,7 +56,18 @@ func (l *Logger) Record(r *record.Record) {
 	}
 	if u := r.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 {
 		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens),
-			slog.Int("reasoning_tokens", u.ReasoningTokens))
+			slog.Int("reasoning_tokens", u.ReasoningTokens), slog.Int("cached_tokens", u.CachedTokens))
+	}
+	if vs := r.Verdicts(); len(vs) > 0 {
+		// stage:rule:action, bounded; never the matched text.
+		out := make([]string, 0, min(len(vs), maxVerdicts))
+		for _, v := range vs[:min(len(vs), maxVerdicts)] {
+			out = append(out, v.Stage+":"+v.Rule+":"+v.Action)
+		}
+		attrs = append(attrs, slog.Any("verdicts", out))
+	}
+	if r.TraceID != "" {
+		attrs = append(attrs, slog.String("trace_id", r.TraceID))
 	}
 	if r.Events > 0 {
 		attrs = append(attrs, slog.Int("events", r.Events))

@@ -96,6 +96,9 @@ type Record struct {
 	// Duration is the whole time spent on the request.
 	Duration time.Duration `json:"duration_ns"`
 
+	// TraceID is the request's OpenTelemetry trace, when it is traced.
+	TraceID string `json:"trace_id,omitempty"`
+
 	// Content is the prompt and the answer, already DLP-masked, kept for
 	// the audit trail when content capture is on; nil otherwise. It is
 	// never logged.

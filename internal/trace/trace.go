@@ -152,6 +152,7 @@ func (t *Tracer) Handler(next http.Handler) http.Handler {
 func Bind(ctx context.Context, rec *record.Record) {
 	if st := stateFrom(ctx); st != nil && rec != nil {
 		st.rec = rec
+		rec.TraceID = st.root.SpanContext().TraceID().String()
 	}
 }
 

@@ -91,11 +91,13 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 
 	var upstreamHdr http.Header
 	var upstreamTP string
+	var bound *record.Record
 	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &record.Record{ID: "req-1", Endpoint: "chat", Principal: record.Principal{ID: "key_abc", Team: "blue"},
 			ModelRequested: "deepseek-chat", Route: "chat", ClientIP: "127.0.0.1", Stream: true}
 		ctx := r.Context()
 		Bind(ctx, rec)
+		bound = rec
 		_, auth := Start(ctx, "auth")
 		auth.End(nil)
 		_, waf := Start(ctx, "waf")
@@ -120,6 +122,9 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if err := tr.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if bound == nil || bound.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("the record does not carry its trace ID: %+v", bound)
 	}
 	spans := col.byName()
 	root := spans["POST /v1/chat/completions"]
