@@ -54,6 +54,9 @@ func (l *Logger) Record(r *record.Record) {
 	if r.TTFT > 0 {
 		attrs = append(attrs, slog.Duration("ttft", r.TTFT))
 	}
+	if r.GatewayTime > 0 {
+		attrs = append(attrs, slog.Duration("gateway_time", r.GatewayTime))
+	}
 	if u := r.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 {
 		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens),
 			slog.Int("reasoning_tokens", u.ReasoningTokens), slog.Int("cached_tokens", u.CachedTokens))

@@ -198,6 +198,7 @@ func FromRecord(rec *record.Record) *store.AuditRecord {
 		Usage:          rec.Usage,
 		TTFT:           rec.TTFT,
 		Duration:       rec.Duration,
+		GatewayTime:    rec.GatewayTime,
 		Content:        content(rec.Content),
 	}
 }

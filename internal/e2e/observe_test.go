@@ -235,8 +235,12 @@ func TestAlertsOnePerIncident(t *testing.T) {
 	}
 }
 
-// auditContent is the captured content of one audit record.
+// auditContent is the captured content of one audit record, and its
+// latency breakdown.
 type auditContent struct {
+	GatewayNS  int64 `json:"gateway_ns"`
+	TTFTNS     int64 `json:"ttft_ns"`
+	DurationNS int64 `json:"duration_ns"`
 	Content *struct {
 		Prompt   string `json:"prompt"`
 		Response string `json:"response"`
@@ -282,6 +286,9 @@ func TestCaptureStoresOnlyMaskedContent(t *testing.T) {
 			rec = out.Records[0]
 			return true
 		})
+		if rec.GatewayNS <= 0 || rec.TTFTNS < rec.GatewayNS || rec.DurationNS < rec.TTFTNS {
+			t.Errorf("stream=%v: latency breakdown gateway %d, ttft %d, total %d ns is not ordered", stream, rec.GatewayNS, rec.TTFTNS, rec.DurationNS)
+		}
 		c := rec.Content
 		if c == nil {
 			t.Fatalf("stream=%v: no captured content", stream)

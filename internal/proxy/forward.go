@@ -95,6 +95,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	}
 	var out []byte
 	var openWait time.Duration // set when a circuit breaker refused a target
+	ex.rec.GatewayTime = time.Since(ex.rec.Start)
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
 		tgt := targets[attempt%len(targets)]
 		if ok, wait := tgt.Client.Breaker.Allow(); !ok {

@@ -95,6 +95,10 @@ type Record struct {
 	TTFT time.Duration `json:"ttft_ns,omitempty"`
 	// Duration is the whole time spent on the request.
 	Duration time.Duration `json:"duration_ns"`
+	// GatewayTime is the time from the start to the first upstream call:
+	// authentication, reading the body and the stages. 0 when no upstream
+	// was called.
+	GatewayTime time.Duration `json:"gateway_ns,omitempty"`
 
 	// TraceID is the request's OpenTelemetry trace, when it is traced.
 	TraceID string `json:"trace_id,omitempty"`

@@ -54,6 +54,9 @@ type AuditRecord struct {
 	Usage          record.Usage     `json:"usage"`
 	TTFT           time.Duration    `json:"ttft_ns"`
 	Duration       time.Duration    `json:"duration_ns"`
+	// GatewayTime is the time before the first upstream call; 0 when no
+	// upstream was called.
+	GatewayTime time.Duration `json:"gateway_ns"`
 	// Content is the captured prompt and answer, masked; nil unless
 	// content capture is on (and, from Query, unless asked for).
 	Content *AuditContent `json:"content,omitempty"`
@@ -95,7 +98,7 @@ const auditColumns = `request_id, ts, principal_kind, principal_id, principal_na
 principal_team, client_ip, method, path, route, model_requested, model_served,
 upstream, attempts, stream, status, outcome, error_code, verdicts,
 prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens,
-total_tokens, ttft_ns, duration_ns`
+total_tokens, ttft_ns, duration_ns, gateway_ns`
 
 type sqlAudit struct{ db *sql.DB }
 
@@ -109,7 +112,7 @@ func (s *sqlAudit) Insert(ctx context.Context, rs []*AuditRecord) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_records (`+auditColumns+`)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT (request_id) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("insert audit: %w", err)
@@ -133,7 +136,7 @@ ON CONFLICT (request_id) DO NOTHING`)
 			r.ClientIP, r.Method, r.Path, r.Route, r.ModelRequested, r.ModelServed,
 			r.Upstream, r.Attempts, stream, r.Status, r.Outcome, r.ErrorCode, string(vj),
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.ReasoningTokens,
-			r.Usage.CachedTokens, r.Usage.TotalTokens, int64(r.TTFT), int64(r.Duration)); err != nil {
+			r.Usage.CachedTokens, r.Usage.TotalTokens, int64(r.TTFT), int64(r.Duration), int64(r.GatewayTime)); err != nil {
 			return fmt.Errorf("insert audit: %w", err)
 		}
 	}
@@ -264,7 +267,7 @@ func decodeCursor(c string) (int64, string, error) {
 
 func scanAudit(rows *sql.Rows) (*AuditRecord, error) {
 	var r AuditRecord
-	var ts, ttft, dur int64
+	var ts, ttft, dur, gw int64
 	var stream int
 	var vj string
 	if err := rows.Scan(&r.RequestID, &ts, &r.Principal.Kind, &r.Principal.ID,
@@ -272,12 +275,12 @@ func scanAudit(rows *sql.Rows) (*AuditRecord, error) {
 		&r.Route, &r.ModelRequested, &r.ModelServed, &r.Upstream, &r.Attempts,
 		&stream, &r.Status, &r.Outcome, &r.ErrorCode, &vj,
 		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.ReasoningTokens,
-		&r.Usage.CachedTokens, &r.Usage.TotalTokens, &ttft, &dur); err != nil {
+		&r.Usage.CachedTokens, &r.Usage.TotalTokens, &ttft, &dur, &gw); err != nil {
 		return nil, err
 	}
 	r.Time = time.Unix(0, ts).UTC()
 	r.Stream = stream != 0
-	r.TTFT, r.Duration = time.Duration(ttft), time.Duration(dur)
+	r.TTFT, r.Duration, r.GatewayTime = time.Duration(ttft), time.Duration(dur), time.Duration(gw)
 	if err := json.Unmarshal([]byte(vj), &r.Verdicts); err != nil {
 		return nil, fmt.Errorf("verdicts of %s: %w", r.RequestID, err)
 	}

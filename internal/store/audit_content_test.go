@@ -77,3 +77,20 @@ func TestAuditContentStoredQueriedAndPurged(t *testing.T) {
 		t.Errorf("%d records left, want 10", len(got))
 	}
 }
+
+func TestAuditGatewayTimeRoundTrip(t *testing.T) {
+	t.Parallel()
+	st, _ := openTemp(t)
+	r := &AuditRecord{RequestID: "g-1", Time: time.Unix(1_800_000_000, 0).UTC(), Status: 200, Outcome: "ok",
+		TTFT: 40 * time.Millisecond, Duration: 90 * time.Millisecond, GatewayTime: 1500 * time.Microsecond}
+	if err := st.Audit().Insert(t.Context(), []*AuditRecord{r}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := st.Audit().Query(t.Context(), AuditFilter{RequestID: "g-1"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("query: %v %v", got, err)
+	}
+	if g := got[0]; g.GatewayTime != r.GatewayTime || g.TTFT != r.TTFT || g.Duration != r.Duration {
+		t.Errorf("latency breakdown = %v %v %v, want %v %v %v", g.GatewayTime, g.TTFT, g.Duration, r.GatewayTime, r.TTFT, r.Duration)
+	}
+}

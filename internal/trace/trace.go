@@ -241,6 +241,9 @@ func (st *state) end(r *http.Request) {
 	if rec.TTFT > 0 {
 		attrs = append(attrs, attribute.Float64("rampart.ttft_ms", float64(rec.TTFT.Microseconds())/1000))
 	}
+	if rec.GatewayTime > 0 {
+		attrs = append(attrs, attribute.Float64("rampart.gateway_ms", float64(rec.GatewayTime.Microseconds())/1000))
+	}
 	if vs := rec.Verdicts(); len(vs) > 0 {
 		out := make([]string, 0, min(len(vs), maxVerdicts))
 		for _, v := range vs[:min(len(vs), maxVerdicts)] {
