@@ -109,6 +109,10 @@ func (r *Route) clone() *Route {
 	out.Models = slices.Clone(r.Models)
 	out.Aliases = maps.Clone(r.Aliases)
 	out.Upstreams = slices.Clone(r.Upstreams)
+	if r.WAF.Enabled != nil {
+		on := *r.WAF.Enabled
+		out.WAF.Enabled = &on
+	}
 	return &out
 }
 

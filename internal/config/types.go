@@ -415,6 +415,9 @@ type Route struct {
 	// 'request.dlp.findings.size() > 0 || principal.team == "finance"'.
 	// An expression that fails to evaluate counts as true. Empty: never.
 	PrivateWhen string `yaml:"private_when"`
+	// WAF turns the web application firewall on or off for this route and
+	// may opt it in to full-body inspection. Default: the `waf:` section.
+	WAF waf.RouteConfig `yaml:"waf"`
 }
 
 // Target is one upstream of a route. In YAML it is either the upstream's

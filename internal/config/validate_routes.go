@@ -169,4 +169,5 @@ func (r *Route) validate(errs *Errors, p string, ups map[string]*Upstream, known
 			errs.add(p+".private_when", 0, err.Error())
 		}
 	}
+	addSection(errs, p+".waf", r.WAF.Validate())
 }

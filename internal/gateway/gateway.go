@@ -223,9 +223,15 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if err != nil {
 		return nil, built{}, fmt.Errorf("listen.trusted_proxies: %w", err)
 	}
-	w, err := waf.Reuse(g.waf, cfg.WAF, g.log)
+	// The rules are compiled when the section or any route turns them on.
+	wcfg := cfg.WAF
+	wcfg.Enabled = wafWanted(cfg)
+	w, err := waf.Reuse(g.waf, wcfg, g.log)
 	if err != nil {
 		return nil, built{}, fmt.Errorf("waf: %w", err)
+	}
+	if wcfg.Enabled && w != g.waf {
+		g.log.Info("waf rules compiled", "fingerprint", w.Key())
 	}
 	l := &cfg.Listen
 	snap := &proxy.Snapshot{
@@ -253,8 +259,10 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 		snap.Sinks = append(snap.Sinks, newTriggers(g, cfg.KillTriggers))
 	}
 	b := built{clients: clients, waf: w}
-	if cfg.WAF.Enabled {
-		snap.PreStages = append(snap.PreStages, wafStage{w})
+	if wcfg.Enabled {
+		// First of the stages, once the request is routed: a route may
+		// turn the WAF off or choose its body scope.
+		snap.Stages = append(snap.Stages, wafStage{w: w, on: cfg.WAF.Enabled})
 	}
 	if err := g.buildStages(cfg, snap, &b); err != nil {
 		return nil, built{}, err
@@ -266,6 +274,19 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	g.addUsage(cfg, snap)
 	g.addTelemetry(cfg, snap)
 	return snap, b, nil
+}
+
+// wafWanted reports whether the WAF section or any route turns the WAF on.
+func wafWanted(cfg *config.Config) bool {
+	if cfg.WAF.Enabled {
+		return true
+	}
+	for _, r := range cfg.Routes {
+		if r != nil && r.WAF.Enabled != nil && *r.WAF.Enabled {
+			return true
+		}
+	}
+	return false
 }
 
 // Reload reads the configuration file again and swaps in the new snapshot.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/dlp"
@@ -19,12 +20,38 @@ import (
 	"github.com/rampart-gw/rampart/internal/waf"
 )
 
-// wafStage runs the WAF on the raw request, before it is decoded.
-type wafStage struct{ w *waf.WAF }
+// wafStage runs the WAF on the request as it was read, once it is routed:
+// the route may turn the WAF off or choose its body scope.
+type wafStage struct {
+	w *waf.WAF
+	// on is waf.enabled, the setting of a route that sets none.
+	on bool
+}
+
+// maxWAFRuleVerdicts bounds the verdicts one request records for the
+// rules that matched, besides the interruption's.
+const maxWAFRuleVerdicts = 16
 
 // Check implements proxy.Stage.
 func (s wafStage) Check(ctx context.Context, c *proxy.Call) error {
-	v, err := s.w.Inspect(ctx, c.HTTP, c.Body)
+	on, scope := s.on, s.w.Config().InspectBody
+	if c.Route != nil {
+		on, scope = c.Route.WAF.Resolve(on, scope)
+	}
+	if !on {
+		return nil
+	}
+	v, err := s.w.InspectScope(ctx, c.HTTP, c.Body, scope)
+	// Each matched rule is a flag verdict with its message (never the
+	// matched text), the interruption one more with the anomaly score.
+	n := 0
+	for i, id := range v.RuleIDs {
+		if id == v.Rule || n == maxWAFRuleVerdicts {
+			continue
+		}
+		n++
+		c.Rec.AddVerdict(record.Verdict{Stage: "waf", Rule: strconv.Itoa(id), Action: "flag", Detail: clipText(v.Messages[i], 200)})
+	}
 	if v.Status != 0 {
 		action := "block"
 		if !v.Blocked {
@@ -35,7 +62,7 @@ func (s wafStage) Check(ctx context.Context, c *proxy.Call) error {
 			Rule:   strconv.Itoa(v.Rule),
 			Action: action,
 			Score:  float64(v.Score),
-			Detail: fmt.Sprint(v.RuleIDs),
+			Detail: fmt.Sprintf("anomaly score %d; rules %v", v.Score, v.RuleIDs),
 		})
 	}
 	if !v.Blocked {
@@ -54,6 +81,17 @@ func (s wafStage) Check(ctx context.Context, c *proxy.Call) error {
 	}
 	e.Cause = err
 	return e
+}
+
+// clipText cuts s to at most n bytes on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // guardStage runs the input guards over every message of a request.

@@ -4,9 +4,12 @@
 package metrics
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rampart-gw/rampart/internal/record"
+	"github.com/rampart-gw/rampart/internal/waf/family"
 )
 
 // Metrics holds the gateway's collectors.
@@ -22,6 +25,8 @@ type Metrics struct {
 	events    *prometheus.CounterVec
 	inFlight  prometheus.GaugeFunc
 	reloads   *prometheus.CounterVec
+	wafRules  *prometheus.CounterVec
+	wafStops  *prometheus.CounterVec
 	routeSet  map[string]bool
 	upSet     map[string]bool
 	classes   [6]string
@@ -59,13 +64,19 @@ func New(inFlight func() float64) *Metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_config_reloads_total", Help: "Configuration reloads by result.",
 		}, []string{"result"}),
+		wafRules: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_waf_rule_matches_total", Help: "WAF rules that matched, by CRS rule family (at most 16 per request).",
+		}, []string{"family"}),
+		wafStops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_waf_interruptions_total", Help: "Requests the WAF blocked (action block) or would have blocked (detect), once per rule family that matched.",
+		}, []string{"family", "action"}),
 		classes:   [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"},
 		endpoints: map[string]bool{"chat": true, "completions": true, "embeddings": true, "models": true},
 	}
 	m.inFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rampart_in_flight_requests", Help: "Requests being served.",
 	}, inFlight)
-	reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.upErrors, m.attempts, m.events, m.inFlight, m.reloads)
+	reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.upErrors, m.attempts, m.events, m.inFlight, m.reloads, m.wafRules, m.wafStops)
 	return m
 }
 
@@ -135,6 +146,7 @@ func (m *Metrics) Record(rec *record.Record) {
 	if rec.Events > 0 {
 		m.events.WithLabelValues(rt).Add(float64(rec.Events))
 	}
+	m.recordWAF(rec)
 	for _, u := range rec.Tried {
 		m.attempts.WithLabelValues(m.label(m.upSet, u)).Inc()
 	}
@@ -146,6 +158,36 @@ func (m *Metrics) Record(rec *record.Record) {
 		if rec.Status >= 500 || rec.Outcome == "upstream_error" {
 			m.upErrors.WithLabelValues(up, errorCodeLabel(rec.ErrorCode)).Inc()
 		}
+	}
+}
+
+// recordWAF counts the WAF's verdicts by rule family: a flag verdict per
+// matched rule, a block or detect verdict for the interruption.
+func (m *Metrics) recordWAF(rec *record.Record) {
+	var fams []string
+	stop := ""
+	for _, v := range rec.Verdicts() {
+		if v.Stage != "waf" {
+			continue
+		}
+		f := family.Of(v.Rule)
+		m.wafRules.WithLabelValues(f).Inc()
+		switch v.Action {
+		case "block", "detect":
+			stop = v.Action
+			if f == family.OfID(949110) {
+				continue // the anomaly-score verdict: the families that matched tell why
+			}
+		}
+		if !slices.Contains(fams, f) {
+			fams = append(fams, f)
+		}
+	}
+	if stop == "" {
+		return
+	}
+	for _, f := range fams {
+		m.wafStops.WithLabelValues(f, stop).Inc()
 	}
 }
 

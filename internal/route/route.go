@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/policy"
 	"github.com/rampart-gw/rampart/internal/reasoning"
 	"github.com/rampart-gw/rampart/internal/upstream"
+	"github.com/rampart-gw/rampart/internal/waf"
 )
 
 // Target is one upstream of a route.
@@ -40,6 +41,8 @@ type Route struct {
 	// PrivateWhen, when set, sends matching requests to private upstreams
 	// only.
 	PrivateWhen *policy.Expr
+	// WAF is the route's WAF setting: on or off, body scope.
+	WAF waf.RouteConfig
 
 	ordered bool // some target has a priority or a weight
 	exact   map[string]struct{}
@@ -83,6 +86,7 @@ func buildRoute(i int, rc *config.Route, clients map[string]*upstream.Client) (*
 		Backoff:   rc.Retries.Backoff,
 		exact:     map[string]struct{}{},
 		aliases:   rc.Aliases,
+		WAF:       rc.WAF,
 	}
 	pol, err := reasoning.ParsePolicy(rc.Reasoning)
 	if err != nil {

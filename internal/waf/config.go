@@ -58,6 +58,12 @@ type Config struct {
 	// an ID range ("942100-942199") or a tag ("tag:attack-sqli"). Default:
 	// none. Each exclusion is a hole in the rule set; prefer the narrowest.
 	Exclusions []string `yaml:"exclusions"`
+	// AllFamilies loads every CRS rule family. Default: false, which
+	// leaves out the PHP (933), Java (944) and session-fixation (943)
+	// families: no PHP or Java interpreter and no session cookie is on the
+	// path of an LLM API request, and they cost about a fifth of the CPU of
+	// the stage. Set it when an upstream is such an application.
+	AllFamilies bool `yaml:"all_families"`
 	// SetupFiles are SecLang files loaded after the generated CRS setup and
 	// before the CRS rules: CRS variables (setvar:tx.*), runtime exclusions
 	// (ctl:ruleRemoveById) and custom rules that must run first. Default:
@@ -175,4 +181,40 @@ func isRuleID(s string) bool {
 func mustAtoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// RouteConfig is a route's `waf:` section: the WAF on or off for the route
+// and its body scope. Unset fields follow the `waf:` section.
+type RouteConfig struct {
+	// Enabled turns the WAF on (true) or off (false) for the route.
+	// Default: unset, which follows waf.enabled. A route may turn the WAF
+	// on while waf.enabled is false: the rules are compiled with the
+	// settings of the `waf:` section.
+	Enabled *bool `yaml:"enabled"`
+	// InspectBody overrides waf.inspect_body for the route: "full" opts
+	// in to full-body inspection (prompts included: far more false
+	// positives and CPU), "none" out of body inspection. Default: unset,
+	// which follows waf.inspect_body.
+	InspectBody string `yaml:"inspect_body"`
+}
+
+// Validate reports a scope that is not envelope, full or none, naming the
+// field.
+func (rc RouteConfig) Validate() error {
+	if rc.InspectBody != "" && !validScope(rc.InspectBody) {
+		return fmt.Errorf("inspect_body: %q is not envelope, full or none", rc.InspectBody)
+	}
+	return nil
+}
+
+// Resolve returns whether the WAF runs for the route and with which body
+// scope, given the `waf:` section's enabled flag and scope.
+func (rc RouteConfig) Resolve(enabled bool, scope string) (bool, string) {
+	if rc.Enabled != nil {
+		enabled = *rc.Enabled
+	}
+	if rc.InspectBody != "" {
+		scope = rc.InspectBody
+	}
+	return enabled, scope
 }

@@ -227,6 +227,7 @@ func TestCRSRegression(t *testing.T) {
 		Mode:        ModeDetect,
 		Paranoia:    4,
 		InspectBody: ScopeFull,
+		AllFamilies: true,
 		BodyLimit:   13107200,
 		SetupFiles:  []string{filepath.Join("testdata", "crs-regression.conf")},
 	}, slog.New(slog.DiscardHandler), log.match)
