@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -54,7 +55,7 @@ func (j *judge) line(ctx context.Context, n int, line []byte, long bool) any {
 	isJSON := isObject(line)
 	switch {
 	case long && isJSON:
-		return errorLine{ID: peekID(line), Error: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+		return errorLine{ID: validID(peekID(line)), Error: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
 	case long:
 		return errorLine{ID: lineID(n), Error: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
 	case !isJSON:
@@ -62,11 +63,12 @@ func (j *judge) line(ctx context.Context, n int, line []byte, long bool) any {
 	}
 	var in input
 	if err := json.Unmarshal(line, &in, lenient); err != nil {
-		return errorLine{ID: idOf(line, err), Error: cleanError(err)}
+		return errorLine{ID: validID(idOf(line, err)), Error: cleanError(err)}
 	}
 	if len(in.ID) == 0 {
 		in.ID = lineID(n)
 	}
+	in.ID = validID(in.ID)
 	if in.Text == nil {
 		return errorLine{ID: in.ID, Error: `missing "text"`}
 	}
@@ -129,6 +131,24 @@ func isObject(line []byte) bool {
 		return c == '{'
 	}
 	return false
+}
+
+// validID returns id as it came when it is valid UTF-8, and otherwise
+// with each invalid byte in its strings replaced by U+FFFD, as the text is
+// read, so that the output line always encodes.
+func validID(id jsontext.Value) jsontext.Value {
+	if utf8.Valid(id) {
+		return id
+	}
+	var v any
+	if json.Unmarshal(id, &v, lenient) != nil {
+		return jsonNull
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return jsonNull
+	}
+	return b
 }
 
 // lineID is the id of a line that has none: its number, as a string.
