@@ -33,9 +33,10 @@ func (g *Gateway) openAudit(cfg *config.Config) error {
 		SpoolPath:     filepath.Join(cfg.DataDir, AuditSpoolFile),
 		Retention:     a.Retention,
 		Log:           g.log,
-	}
-	if a.Capture.Enabled {
-		opts.ContentRetention, opts.ContentMaxBytes = a.Capture.Retention, a.Capture.MaxTotalBytes
+		// Set even while capture is off: a reload may turn it on, and
+		// content left by an earlier run must still expire.
+		ContentRetention: a.Capture.Retention,
+		ContentMaxBytes:  a.Capture.MaxTotalBytes,
 	}
 	w, err := audit.New(g.store.Audit(), opts)
 	if err != nil {
