@@ -46,6 +46,17 @@ func burstOverCap(t *testing.T, e *env, cap, status int, code string) {
 	burst, btr := newClient()
 	btr.MaxIdleConnsPerHost = cap
 	defer btr.CloseIdleConnections()
+	var warm sync.WaitGroup
+	for range cap {
+		warm.Go(func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/healthz-warm", nil)
+			if resp, err := burst.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	warm.Wait()
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	type answer struct {
@@ -225,5 +236,62 @@ func TestUsagePersisted(t *testing.T) {
 	}
 	if resp, err := http.Get(e.admin + "/admin/v1/usage?granularity=week"); err != nil || resp.StatusCode != 400 {
 		t.Errorf("bad granularity: %v %v", resp, err)
+	}
+}
+
+// TestDisconnectCharged: a client that leaves a stream before the upstream
+// reports usage is charged what was reserved for it (prompt and output),
+// so that leaving early cannot dodge a token budget; a request that
+// completes is charged its real usage.
+func TestDisconnectCharged(t *testing.T) {
+	t.Parallel()
+	const limit = 100000
+	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}},
+		"limits: {usage_flush_interval: 20ms, rules: [{name: tokens, by: [key], window: hour, total_tokens: "+strconv.Itoa(limit)+", max_output_tokens: 500}]}\n")
+	remaining := func(resp *http.Response) int {
+		t.Helper()
+		n, err := strconv.Atoi(resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+		if err != nil {
+			t.Fatalf("remaining tokens %q", resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+		}
+		return n
+	}
+	// A slow stream: read its first event, then leave.
+	client, tr := newClient()
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err := client.Do(e.newRequest("/v1/chat/completions",
+		chatBody("deepseek-chat", true, `,"max_tokens":200,"x_sim":{"tps":5,"answer_tokens":100}`)).WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := limit - remaining(resp)
+	buf := make([]byte, 64)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	// Wait until the gateway has finished the stream (its usage record is
+	// flushed), then read the counter in the next admission's headers:
+	// limit − the stream's charge − this request's reservation (the same
+	// as the stream's).
+	waitFor(t, 5*time.Second, func() bool {
+		r, err := http.Get(e.admin + "/admin/v1/usage?granularity=total")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		var out struct {
+			Usage []struct {
+				Requests int `json:"requests"`
+			} `json:"usage"`
+		}
+		return json.NewDecoder(r.Body).Decode(&out) == nil && len(out.Usage) == 1 && out.Usage[0].Requests == 1
+	})
+	r, _ := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, `,"max_tokens":200`))
+	if rem := remaining(r); rem != limit-2*reserved {
+		t.Fatalf("remaining %d after a disconnect, want %d (the stream charged its reservation of %d)", rem, limit-2*reserved, reserved)
 	}
 }

@@ -266,9 +266,25 @@ func (s limitStage) Check(ctx context.Context, c *proxy.Call) error {
 	c.OnFinish(func(rec *record.Record) {
 		// Settle runs even when the client went away: it has its own
 		// bounded context.
-		_ = res.Settle(context.Background(), limits.UsageFrom(rec.Usage))
+		_ = res.Settle(context.Background(), settledUsage(rec, res.Reserved()))
 	})
 	return nil
+}
+
+// settledUsage is what a finished request is charged: the upstream's usage,
+// or, when the client went away before the upstream reported it, what was
+// reserved for the part that reached the upstream (the prompt once the
+// request was sent, the output too once the answer had started), so that
+// leaving early cannot dodge a budget.
+func settledUsage(rec *record.Record, reserved limits.Usage) limits.Usage {
+	if rec.Usage != (record.Usage{}) || rec.Status != 499 || rec.Upstream == "" {
+		return limits.UsageFrom(rec.Usage)
+	}
+	u := limits.Usage{InputTokens: reserved.InputTokens}
+	if rec.TTFT > 0 {
+		u.OutputTokens = reserved.OutputTokens
+	}
+	return u
 }
 
 // inputTokens counts the prompt with the tokenizer of the model the route

@@ -88,6 +88,7 @@ func (l *Limiter) plan(r *Reservation, s *Subject, est Estimate, now time.Time) 
 		outReq = l.opts.DefaultMaxOutputTokens
 	}
 	price, priced := l.price(s.Model)
+	r.estIn, r.estOut = in, 0
 	for _, c := range l.rules {
 		if !c.applies(s) {
 			continue
@@ -95,6 +96,9 @@ func (l *Limiter) plan(r *Reservation, s *Subject, est Estimate, now time.Time) 
 		out := outReq
 		if c.maxOut > 0 {
 			out = min(out, c.maxOut)
+		}
+		if r.estOut == 0 || out < r.estOut {
+			r.estOut = out
 		}
 		if c.limit[qCost] > 0 && !priced {
 			return unpriced(c, s.Model)

@@ -26,6 +26,19 @@ type Reservation struct {
 	metaBuf [2]opMeta
 	valsBuf [2]int64
 	ext     *opsExt
+	// estIn and estOut are the input tokens estimated and the output
+	// tokens the request may produce under every rule that applied.
+	estIn, estOut int64
+}
+
+// Reserved returns the tokens the reservation stands for: the estimated
+// input and the output the request may produce (its max_tokens, or the
+// default, clamped by the rules).
+func (r *Reservation) Reserved() Usage {
+	if r == nil {
+		return Usage{}
+	}
+	return Usage{InputTokens: r.estIn, OutputTokens: r.estOut}
 }
 
 // opsExt holds the ops of a request that several rules apply to: one
