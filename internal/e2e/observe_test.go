@@ -241,7 +241,7 @@ type auditContent struct {
 	GatewayNS  int64 `json:"gateway_ns"`
 	TTFTNS     int64 `json:"ttft_ns"`
 	DurationNS int64 `json:"duration_ns"`
-	Content *struct {
+	Content    *struct {
 		Prompt   string `json:"prompt"`
 		Response string `json:"response"`
 	} `json:"content"`
