@@ -1,12 +1,13 @@
 // Package policy compiles and evaluates the CEL expressions of the
 // configuration, such as a route's private_when. Expressions are compiled
 // once, when a configuration is loaded; evaluating one on the request path
-// costs about a microsecond.
+// costs about a microsecond (BenchmarkEval).
 package policy
 
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -45,7 +46,7 @@ func Compile(src string) (*Expr, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("the expression must be true or false, not %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.CostLimit(10000))
+	prg, err := env.Program(ast, cel.CostLimit(10000), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err
 	}
@@ -63,49 +64,20 @@ type Input struct {
 	MaxTokens int
 	Tools     bool
 	Verdicts  []record.Verdict
-	Headers   map[string]string
+	// Headers are the request headers by lower-case name. When nil, Header
+	// is read instead, without copying it.
+	Headers map[string]string
+	// Header is the request's header; Authorization is never shown.
+	Header http.Header
 }
 
 // Eval evaluates the expression. An error (a missing key, the cost limit)
-// is returned so that the caller can fail closed.
+// is returned so that the caller can fail closed. The variables are built
+// lazily, field by field, when the expression reads them: no map of the
+// whole request is built per call.
 func (e *Expr) Eval(in Input) (bool, error) {
-	var findings, rules []string
-	for _, v := range in.Verdicts {
-		switch v.Stage {
-		case "dlp":
-			findings = append(findings, v.Rule)
-		case "guard", "waf":
-			if v.Action != "pass" {
-				rules = append(rules, v.Rule)
-			}
-		}
-	}
-	scopes := in.Principal.Scopes
-	if scopes == nil {
-		scopes = []string{}
-	}
-	if findings == nil {
-		findings = []string{}
-	}
-	if rules == nil {
-		rules = []string{}
-	}
-	headers := in.Headers
-	if headers == nil {
-		headers = map[string]string{}
-	}
-	out, _, err := e.prg.Eval(map[string]any{
-		"principal": map[string]any{
-			"kind": in.Principal.Kind, "id": in.Principal.ID, "name": in.Principal.Name,
-			"team": in.Principal.Team, "scopes": scopes,
-		},
-		"request": map[string]any{
-			"model": in.Model, "stream": in.Stream, "max_tokens": int64(in.MaxTokens), "tools": in.Tools,
-			"dlp":    map[string]any{"findings": findings},
-			"guards": map[string]any{"verdicts": rules},
-		},
-		"headers": headers,
-	})
+	act := privateVars{in: &in}
+	out, _, err := e.prg.Eval(&act)
 	if err != nil {
 		return false, err
 	}
