@@ -14,7 +14,7 @@ import (
 // deepseek-chat with reasoning passed through. API keys from the store are
 // on, and so are the WAF in its default scope, the input guards (harmful
 // requests flagged rather than blocked: that classifier still refuses too
-// many ordinary prompts), request DLP, and per-key limits of 600 requests
+// many ordinary prompts) with a canary in every system prompt, request DLP, and per-key limits of 600 requests
 // and 200,000 tokens a minute with 20 requests at once. Defaults are set; the result passes Validate when simURL is valid.
 func Demo(dataDir, simURL string) *Config {
 	on := true
@@ -28,7 +28,7 @@ func Demo(dataDir, simURL string) *Config {
 		},
 		// Every stage that has landed runs with its recommended defaults.
 		WAF:    waf.Config{Enabled: true},
-		Guards: guard.Config{Enabled: true, Harmful: guard.HarmfulConfig{Action: "flag"}},
+		Guards: guard.Config{Enabled: true, Harmful: guard.HarmfulConfig{Action: "flag"}, PromptLeak: guard.LeakConfig{Canary: true}},
 		DLP:    dlp.Config{Enabled: true},
 		Limits: Limits{Rules: []limits.Rule{{
 			Name: "per-key", By: []limits.Dimension{limits.DimKey}, Window: limits.Minute,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"path"
@@ -34,6 +35,11 @@ func (c *Config) Validate() error {
 	gd := c.Guards
 	gd.SetDefaults()
 	addSection(errs, "guards", gd.Validate())
+	for _, name := range slices.Sorted(maps.Keys(c.Guards.PromptLeak.CanaryRoutes)) {
+		if !slices.ContainsFunc(c.Routes, func(r *Route) bool { return r != nil && r.Name == name }) {
+			errs.add("guards.prompt_leak.canary_routes."+name, 0, "names no route")
+		}
+	}
 	dl := c.DLP
 	dl.SetDefaults()
 	addSection(errs, "dlp", dl.Validate())

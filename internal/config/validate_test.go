@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-gw/rampart/internal/guard"
 )
 
 // validConfig is a valid configuration built in code, without defaults, so
@@ -98,6 +100,12 @@ func TestValidateProblems(t *testing.T) {
 		{"missing url", func(c *Config) { c.Upstreams["deepseek"].URL = "" }, "upstreams.deepseek.url", "required"},
 		{"relative url", func(c *Config) { c.Upstreams["deepseek"].URL = "/v1" }, "upstreams.deepseek.url", "absolute http or https"},
 		{"ftp url", func(c *Config) { c.Upstreams["deepseek"].URL = "ftp://h/v1" }, "upstreams.deepseek.url", "absolute http or https"},
+		{"canary for an unknown route", func(c *Config) {
+			c.Guards.PromptLeak.CanaryRoutes = map[string]bool{"nope": true}
+		}, "guards.prompt_leak.canary_routes.nope", "names no route"},
+		{"external guard applied to nothing known", func(c *Config) {
+			c.Guards.External = []guard.ExternalConfig{{Name: "x", Type: "webhook", URL: "http://h", ApplyTo: []string{"answer"}}}
+		}, "guards.external[0].apply_to[0]", "not input or output"},
 		{"url without host", func(c *Config) { c.Upstreams["deepseek"].URL = "http://:80/v1" }, "upstreams.deepseek.url", "absolute http or https"},
 		{"bad flavor", func(c *Config) { c.Upstreams["deepseek"].Flavor = "llama" }, "upstreams.deepseek.flavor", `not "llama"`},
 		{"bad header name", func(c *Config) { c.Upstreams["deepseek"].Headers = map[string]string{"X Bad": "v"} }, `upstreams.deepseek.headers["X Bad"]`, "invalid header name"},

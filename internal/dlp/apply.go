@@ -7,6 +7,24 @@ import (
 	"strings"
 )
 
+// Pseudonymizes reports whether some request action is pseudonymize, so
+// that a request needs a vault.
+func (s *Scanner) Pseudonymizes() bool {
+	p := s.cfg.Request
+	if p.PII == ActionPseudonymize || p.Secrets == ActionPseudonymize {
+		return true
+	}
+	for _, a := range p.Types {
+		if a == ActionPseudonymize {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenInput is the action for input sent as token IDs: block or allow.
+func (s *Scanner) TokenInput() Action { return s.cfg.TokenInput }
+
 // Action returns the action configured for an entity type in a direction.
 // In responses, pseudonymize acts as mask: the client has no vault to
 // restore a placeholder from.

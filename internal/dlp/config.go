@@ -53,8 +53,9 @@ type Config struct {
 	// role, tool-call arguments and results, embeddings input.
 	Request Policy `yaml:"request"`
 	// Response is the policy for model output: content, reasoning and tool
-	// calls, streamed or not. Pseudonymize here means mask, since the
-	// client cannot restore a placeholder.
+	// calls, streamed or not. Placeholders of values pseudonymized in the
+	// request are restored in the answer whatever this policy says;
+	// pseudonymize here means mask.
 	Response Policy `yaml:"response"`
 	// Custom adds regex detectors, e.g. employee numbers.
 	Custom []CustomDetector `yaml:"custom"`
@@ -71,6 +72,10 @@ type Config struct {
 	// that hashes can be joined within a tenant and not across tenants.
 	// Required when any policy uses hash.
 	HashKey string `yaml:"hash_key"`
+	// TokenInput is what happens to a completions prompt or an embeddings
+	// input sent as token IDs, which the gateway cannot read: block
+	// (refused with 400, the default) or allow (forwarded unscanned).
+	TokenInput Action `yaml:"token_input"`
 }
 
 // Policy maps entity types to actions for one direction.
@@ -130,6 +135,9 @@ func (c *Config) SetDefaults() {
 	if c.Response.Secrets == "" {
 		c.Response.Secrets = ActionRedact
 	}
+	if c.TokenInput == "" {
+		c.TokenInput = ActionBlock
+	}
 }
 
 var validActions = map[Action]bool{ActionAllow: true, ActionLog: true, ActionRedact: true, ActionMask: true,
@@ -158,6 +166,9 @@ func (c *Config) Validate() error {
 	}
 	if usesHash && c.HashKey == "" {
 		errs = append(errs, errors.New("dlp.hash_key: required when an action is hash"))
+	}
+	if c.TokenInput != "" && c.TokenInput != ActionBlock && c.TokenInput != ActionAllow {
+		errs = append(errs, fmt.Errorf("dlp.token_input: must be block or allow, not %q", c.TokenInput))
 	}
 	if c.MinScore < 0 || c.MinScore > 1 {
 		errs = append(errs, fmt.Errorf("dlp.min_score: %v is outside 0..1", c.MinScore))

@@ -13,29 +13,42 @@ import (
 )
 
 // guardFilter runs the output guards (malware, system-prompt leaks, harmful
-// answers) over the answer and the reasoning as they stream. It does not
-// hold text back: a block ends the answer with an error event at once.
+// answers, external guards) over the answer and the reasoning as they
+// stream. It does not hold a stream back: a block ends the answer with an
+// error event at once. A whole (non-streaming) answer checked by external
+// output guards is held until it is complete, so that they can mask it.
 type guardFilter struct {
 	g        *guard.Guards
-	system   string
+	opts     guard.OutputOptions
 	rec      *record.Record
 	checkers map[int]guard.OutputChecker
+	held     map[[2]int]*strings.Builder // whole answers: text per choice and channel
 }
 
-func newGuardFilter(g *guard.Guards, c *proxy.Call) *guardFilter {
+func newGuardFilter(g *guard.Guards, c *proxy.Call, canary string) *guardFilter {
 	var sys []string
+	var lastUser string
 	for _, m := range c.Req.Messages {
-		if m.Role == "system" || m.Role == "developer" {
+		switch m.Role {
+		case "system", "developer":
 			sys = append(sys, m.Content)
+		case "user":
+			lastUser = m.Content
 		}
 	}
-	return &guardFilter{g: g, system: strings.Join(sys, "\n"), rec: c.Rec, checkers: map[int]guard.OutputChecker{}}
+	f := &guardFilter{g: g, rec: c.Rec, checkers: map[int]guard.OutputChecker{}}
+	f.opts = guard.OutputOptions{SystemPrompt: strings.Join(sys, "\n"), Canary: canary, LastUser: lastUser,
+		Whole: !c.Req.Stream && g.ExternalOutput()}
+	if f.opts.Whole {
+		f.held = map[[2]int]*strings.Builder{}
+	}
+	return f
 }
 
 func (f *guardFilter) checker(choice int) guard.OutputChecker {
 	oc, ok := f.checkers[choice]
 	if !ok {
-		oc, _ = f.g.NewOutputChecker(f.system)
+		oc = f.g.NewOutputChecker(f.opts)
 		f.checkers[choice] = oc
 	}
 	return oc
@@ -56,32 +69,61 @@ func (f *guardFilter) verdicts(vs []guard.Verdict, err error) error {
 	return nil
 }
 
+func channelName(ch proxy.Channel) string {
+	if ch == proxy.Reasoning {
+		return "reasoning"
+	}
+	return "content"
+}
+
 // Write implements proxy.Filter.
 func (f *guardFilter) Write(ctx context.Context, choice int, ch proxy.Channel, text string) (string, error) {
 	if text == "" {
 		return "", nil
 	}
-	channel := "content"
-	if ch == proxy.Reasoning {
-		channel = "reasoning"
+	if err := f.verdicts(f.checker(choice).Feed(ctx, channelName(ch), text)); err != nil {
+		return "", err
 	}
-	return text, f.verdicts(f.checker(choice).Feed(ctx, channel, text))
+	if f.held == nil {
+		return text, nil
+	}
+	k := [2]int{choice, int(ch)}
+	if f.held[k] == nil {
+		f.held[k] = &strings.Builder{}
+	}
+	f.held[k].WriteString(text)
+	return "", nil
 }
 
-// Flush implements proxy.Filter.
+// Flush implements proxy.Filter. The answer channel is flushed first: its
+// flush finishes the checks of the choice.
 func (f *guardFilter) Flush(ctx context.Context, choice int, ch proxy.Channel) (string, error) {
-	if ch != proxy.Answer {
+	if ch == proxy.Answer {
+		if err := f.verdicts(f.checker(choice).Finish(ctx)); err != nil {
+			return "", err
+		}
+	}
+	if f.held == nil {
 		return "", nil
 	}
-	return "", f.verdicts(f.checker(choice).Finish(ctx))
+	if t, ok := f.checker(choice).Masked(channelName(ch)); ok {
+		return t, nil
+	}
+	if b := f.held[[2]int{choice, int(ch)}]; b != nil {
+		return b.String(), nil
+	}
+	return "", nil
 }
 
-// dlpFilter applies the response DLP policy to each channel of each choice,
-// holding back a bounded window so that a value split across events is
-// still found.
+// dlpFilter applies the response DLP policy to each channel of each choice
+// (answer, reasoning, each tool call's arguments), holding back a bounded
+// window so that a value split across events is still found, and restores
+// the request's pseudonyms from its vault, also when a placeholder is
+// split across events.
 type dlpFilter struct {
 	s       *dlp.Scanner
 	rec     *record.Record
+	vault   *dlp.Vault // nil when the request pseudonymized nothing
 	maskers map[[2]int]*dlp.StreamMasker
 }
 
@@ -89,7 +131,7 @@ func (f *dlpFilter) masker(choice int, ch proxy.Channel) *dlp.StreamMasker {
 	k := [2]int{choice, int(ch)}
 	m, ok := f.maskers[k]
 	if !ok {
-		m = f.s.NewStreamMasker(dlp.Response, nil)
+		m = f.s.NewStreamMasker(dlp.Response, f.vault)
 		f.maskers[k] = m
 	}
 	return m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,21 +126,36 @@ func (s guardStage) Check(ctx context.Context, c *proxy.Call) error {
 		return guard.BlockError(verdicts)
 	}
 	if c.Req.Endpoint == openai.Chat {
-		c.AddFilter(newGuardFilter(s.g, c))
+		var canary string
+		if c.Route != nil && s.g.CanaryOn(c.Route.Name) {
+			// A marker new for this request, added to the system prompt
+			// upstream; the output guard blocks an answer that repeats it.
+			canary = guard.NewCanary()
+			c.Edits.SystemNote = guard.CanaryInstruction(canary)
+		}
+		c.AddFilter(newGuardFilter(s.g, c, canary))
 	}
 	return nil
 }
 
 // dlpStage finds personal data and secrets in a request and applies the
-// request policy before anything leaves.
+// request policy before anything leaves: message texts, completions
+// prompts and embeddings inputs are rewritten; tool-call arguments, which
+// are not rewritten, refuse the request when the policy would change them.
+// Values pseudonymized go into a vault of this request only, which the
+// response filter uses to restore them in the answer.
 type dlpStage struct{ s *dlp.Scanner }
 
 // Check implements proxy.Stage.
 func (d dlpStage) Check(_ context.Context, c *proxy.Call) error {
 	counts := map[string]int{}
+	var v *dlp.Vault
+	if d.s.Pseudonymizes() {
+		v = dlp.NewVault()
+	}
 	var set map[int]string
 	for i, m := range c.Req.Messages {
-		out, findings, blocked := d.s.Apply(m.Content, dlp.Request, nil)
+		out, findings, blocked := d.s.Apply(m.Content, dlp.Request, v)
 		if err := d.note(c, counts, findings, blocked); err != nil {
 			return err
 		}
@@ -155,29 +171,67 @@ func (d dlpStage) Check(_ context.Context, c *proxy.Call) error {
 			}
 		}
 	}
-	// Prompts and embedding inputs cannot be rewritten in place yet: a
-	// value that would be masked there refuses the request instead.
-	for _, t := range c.Req.Prompt {
-		if err := d.mustBeClean(c, counts, t); err != nil {
-			return err
-		}
-	}
-	for _, t := range c.Req.Input {
-		if err := d.mustBeClean(c, counts, t); err != nil {
-			return err
-		}
-	}
 	if set != nil {
 		c.Edits.SetContent = set
 	}
-	if c.Req.Endpoint == openai.Chat {
-		c.AddFilter(&dlpFilter{s: d.s, rec: c.Rec, maskers: map[[2]int]*dlp.StreamMasker{}})
+	var err error
+	if c.Edits.SetPrompt, err = d.texts(c, counts, c.Req.Prompt, v); err != nil {
+		return err
+	}
+	if c.Edits.SetInput, err = d.texts(c, counts, c.Req.Input, v); err != nil {
+		return err
+	}
+	if err := d.tokens(c); err != nil {
+		return err
+	}
+	if c.Req.Endpoint == openai.Chat || c.Req.Endpoint == openai.Completions {
+		c.AddFilter(&dlpFilter{s: d.s, rec: c.Rec, vault: v, maskers: map[[2]int]*dlp.StreamMasker{}})
 	}
 	for _, typ := range sortedKeys(counts) {
 		c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: typ, Action: string(d.s.Action(typ, dlp.Request)),
 			Detail: strconv.Itoa(counts[typ]) + " found"})
 	}
 	return nil
+}
+
+// texts applies the request policy to the strings of a prompt or an input
+// and returns them rewritten, or nil when nothing changed.
+func (d dlpStage) texts(c *proxy.Call, counts map[string]int, in []string, v *dlp.Vault) ([]string, error) {
+	var out []string
+	for i, t := range in {
+		o, findings, blocked := d.s.Apply(t, dlp.Request, v)
+		if err := d.note(c, counts, findings, blocked); err != nil {
+			return nil, err
+		}
+		if o != t && out == nil {
+			out = slices.Clone(in)
+		}
+		if out != nil {
+			out[i] = o
+		}
+	}
+	return out, nil
+}
+
+// tokens refuses a prompt or an input sent as token IDs, which cannot be
+// scanned, unless dlp.token_input allows it.
+func (d dlpStage) tokens(c *proxy.Call) error {
+	param := ""
+	switch {
+	case c.Req.Endpoint == openai.Completions && c.Req.Prompt == nil:
+		param = "prompt"
+	case c.Req.Endpoint == openai.Embeddings && c.Req.Input == nil:
+		param = "input"
+	default:
+		return nil
+	}
+	if d.s.TokenInput() == dlp.ActionAllow {
+		c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: "TOKEN_INPUT", Action: "allow", Detail: "not scanned"})
+		return nil
+	}
+	c.Rec.AddVerdict(record.Verdict{Stage: "dlp", Rule: "TOKEN_INPUT", Action: "block"})
+	return apierr.BadParam(param, "token_input_not_scannable",
+		"'"+param+"' was sent as token IDs, which this gateway cannot check for sensitive data; send text instead.")
 }
 
 func (d dlpStage) note(c *proxy.Call, counts map[string]int, findings []dlp.Finding, blocked *dlp.Finding) error {
@@ -192,7 +246,8 @@ func (d dlpStage) note(c *proxy.Call, counts map[string]int, findings []dlp.Find
 	return nil
 }
 
-// mustBeClean refuses text that holds a value the policy would change.
+// mustBeClean refuses tool-call arguments that hold a value the policy
+// would change: they are JSON the upstream parses, and are not rewritten.
 func (d dlpStage) mustBeClean(c *proxy.Call, counts map[string]int, text string) error {
 	out, findings, blocked := d.s.Apply(text, dlp.Request, nil)
 	if err := d.note(c, counts, findings, blocked); err != nil {
@@ -200,7 +255,7 @@ func (d dlpStage) mustBeClean(c *proxy.Call, counts map[string]int, text string)
 	}
 	if out != text {
 		return apierr.New(http.StatusBadRequest, apierr.TypeInvalidRequest, "sensitive_data_blocked",
-			"The request holds sensitive data in a field the gateway cannot mask (a prompt, an embedding input or tool-call arguments); remove it and retry.")
+			"The request holds sensitive data in tool-call arguments, which the gateway does not rewrite; remove it and retry.")
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func BenchmarkCheckInputTool2KB(b *testing.B) {
 // size of a typical token delta, on a checker with a full tail window.
 func BenchmarkOutputFeed(b *testing.B) {
 	g := mustNew(b, Config{})
-	oc, _ := g.NewOutputChecker(prompt2KB[:600])
+	oc := g.NewOutputChecker(OutputOptions{SystemPrompt: prompt2KB[:600], Canary: NewCanary()})
 	ctx := context.Background()
 	words := strings.Fields(prompt2KB)
 	for i := range 200 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -107,6 +108,23 @@ type LeakConfig struct {
 	// repeat to count as a leak, capped at half the prompt for short
 	// prompts. Default 24.
 	MinRun int `yaml:"min_run"`
+	// Canary adds a random marker, new for every request, to the system
+	// prompt sent upstream (a system message is prepended when the request
+	// has none) and blocks an answer or reasoning that repeats it. Default
+	// false: the marker changes the prompt's prefix, so it defeats the
+	// upstream's prompt cache for the messages after it.
+	Canary bool `yaml:"canary"`
+	// CanaryRoutes turns the canary on or off per route name, overriding
+	// Canary: {internal-tools: false}.
+	CanaryRoutes map[string]bool `yaml:"canary_routes"`
+}
+
+// CanaryOn reports whether requests on route get a canary.
+func (c LeakConfig) CanaryOn(route string) bool {
+	if on, ok := c.CanaryRoutes[route]; ok {
+		return on
+	}
+	return c.Canary
 }
 
 // BannedConfig lists route-specific refusals, matched on normalised,
@@ -154,7 +172,23 @@ type ExternalConfig struct {
 	Shadow bool `yaml:"shadow"`
 	// Roles are the message roles sent. Default user.
 	Roles []string `yaml:"roles"`
+	// ApplyTo says what the guard checks: input (the request's messages of
+	// Roles), output (the answer and the reasoning) or both. Default
+	// [input].
+	ApplyTo []string `yaml:"apply_to"`
+	// OutputWindow, for output, is how many new bytes of a streamed
+	// answer trigger a call with the text since the last one (plus a
+	// 256-byte overlap), so that a stream is stopped early; 0 calls once,
+	// when the answer is complete. A whole (non-streaming) answer is
+	// checked once, complete, and may be masked. Default 0; at least 256.
+	OutputWindow int `yaml:"output_window"`
 }
+
+// Input reports whether the guard checks requests.
+func (e ExternalConfig) Input() bool { return slices.Contains(e.ApplyTo, "input") }
+
+// Output reports whether the guard checks answers.
+func (e ExternalConfig) Output() bool { return slices.Contains(e.ApplyTo, "output") }
 
 // SetDefaults fills empty fields with their defaults.
 func (c *Config) SetDefaults() {
@@ -198,6 +232,9 @@ func (c *Config) SetDefaults() {
 		if len(e.Roles) == 0 {
 			e.Roles = []string{"user"}
 		}
+		if len(e.ApplyTo) == 0 {
+			e.ApplyTo = []string{"input"}
+		}
 	}
 }
 
@@ -217,30 +254,30 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %v is not in (0, 1]", path, f))
 		}
 	}
-	action("guards.injection.action", c.Injection.Action)
-	score("guards.injection.threshold", c.Injection.Threshold)
-	score("guards.injection.document_threshold", c.Injection.DocumentThreshold)
-	action("guards.harmful.action", c.Harmful.Action)
-	action("guards.harmful.output_action", c.Harmful.OutputAction)
-	score("guards.harmful.threshold", c.Harmful.Threshold)
-	score("guards.harmful.output_threshold", c.Harmful.OutputThreshold)
+	action("injection.action", c.Injection.Action)
+	score("injection.threshold", c.Injection.Threshold)
+	score("injection.document_threshold", c.Injection.DocumentThreshold)
+	action("harmful.action", c.Harmful.Action)
+	action("harmful.output_action", c.Harmful.OutputAction)
+	score("harmful.threshold", c.Harmful.Threshold)
+	score("harmful.output_threshold", c.Harmful.OutputThreshold)
 	for k, v := range c.Harmful.Categories {
 		if _, ok := categoryNames[k]; !ok {
-			errs = append(errs, fmt.Errorf("guards.harmful.categories: unknown category %q (want S1-S14)", k))
+			errs = append(errs, fmt.Errorf("harmful.categories: unknown category %q (want S1-S14)", k))
 		}
-		action("guards.harmful.categories."+k, v)
+		action("harmful.categories."+k, v)
 	}
-	action("guards.obfuscation.action", c.Obfuscation.Action)
-	action("guards.malware.action", c.Malware.Action)
-	action("guards.prompt_leak.action", c.PromptLeak.Action)
-	action("guards.banned.action", c.Banned.Action)
+	action("obfuscation.action", c.Obfuscation.Action)
+	action("malware.action", c.Malware.Action)
+	action("prompt_leak.action", c.PromptLeak.Action)
+	action("banned.action", c.Banned.Action)
 	for i, r := range c.Banned.Regex {
 		if _, err := regexp.Compile(r); err != nil {
-			errs = append(errs, fmt.Errorf("guards.banned.regex[%d]: %w", i, err))
+			errs = append(errs, fmt.Errorf("banned.regex[%d]: %w", i, err))
 		}
 	}
 	for i, e := range c.External {
-		p := fmt.Sprintf("guards.external[%d]", i)
+		p := fmt.Sprintf("external[%d]", i)
 		if e.Name == "" {
 			errs = append(errs, fmt.Errorf("%s.name: required", p))
 		}
@@ -254,6 +291,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.fail_mode: %q is not closed or open", p, e.FailMode))
 		}
 		action(p+".action", e.Action)
+		for j, a := range e.ApplyTo {
+			if a != "input" && a != "output" {
+				errs = append(errs, fmt.Errorf("%s.apply_to[%d]: %q is not input or output", p, j, a))
+			}
+		}
+		if e.OutputWindow != 0 && (e.OutputWindow < minOutputWindow || e.OutputWindow > maxOutputText) {
+			errs = append(errs, fmt.Errorf("%s.output_window: %d is not 0 or in [%d, %d]", p, e.OutputWindow, minOutputWindow, maxOutputText))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -27,9 +27,18 @@ type decision struct {
 	masked   []Message // for mask: the messages to forward instead
 }
 
-// caller speaks one external guard protocol.
+// Directions of an external call.
+const (
+	dirInput  = "input"
+	dirOutput = "output"
+)
+
+// caller speaks one external guard protocol. dir is dirInput for request
+// messages, dirOutput for an answer (messages of role assistant and
+// reasoning, after the last user message for context when the protocol
+// needs one).
 type caller interface {
-	call(ctx context.Context, hc *http.Client, msgs []Message) (decision, error)
+	call(ctx context.Context, hc *http.Client, dir string, msgs []Message) (decision, error)
 }
 
 type external struct {
@@ -46,43 +55,63 @@ func newExternal(c ExternalConfig) external {
 // maxExternalBody bounds what an external guard may send back.
 const maxExternalBody = 1 << 20
 
-// inspectExternal calls each external guard with the messages of its
+// inspectExternal calls each input external guard with the messages of its
 // roles. A guard that errs or times out fails closed (block) unless
 // configured open; either way the failure is a verdict, never a silent
 // pass.
 func (g *Guards) inspectExternal(ctx context.Context, msgs []Message, r Result) (Result, error) {
 	for _, e := range g.external {
+		if !e.cfg.Input() {
+			continue
+		}
 		sel, idx := selectRoles(msgs, e.roles)
 		if len(sel) == 0 {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
-		d, err := e.c.call(cctx, e.hc, sel)
-		cancel()
+		d, err := e.call(ctx, dirInput, sel)
 		if ctx.Err() != nil {
 			return r, fmt.Errorf("external guard %s: %w", e.cfg.Name, ctx.Err())
 		}
-		id := "external:" + e.cfg.Name
-		if err != nil {
-			g.log.WarnContext(ctx, "external guard failed", "guard", e.cfg.Name, "fail_mode", e.cfg.FailMode, "err", err)
-			action := ActionBlock
-			if e.cfg.FailMode == "open" {
-				action = ActionFlag
-			}
-			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, action), Verdict{Guard: id, Rule: "unavailable", Score: 1, Category: "error"})
-			continue
-		}
-		switch d.action {
-		case "reject":
-			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, e.cfg.Action), Verdict{Guard: id, Rule: "reject", Score: d.score, Category: d.category})
-		case "mask":
-			r.Verdicts = g.verdict(r.Verdicts, shadowIf(e.cfg.Shadow, ActionMask), Verdict{Guard: id, Rule: "mask", Score: d.score, Category: d.category})
-			if !e.cfg.Shadow && !g.cfg.Shadow {
-				r.Messages = applyMask(msgs, r.Messages, idx, d.masked)
-			}
+		var masked bool
+		r.Verdicts, masked = g.externalVerdicts(ctx, r.Verdicts, e, d, err, true)
+		if masked {
+			r.Messages = applyMask(msgs, r.Messages, idx, d.masked)
 		}
 	}
 	return r, nil
+}
+
+// call makes one bounded call.
+func (e *external) call(ctx context.Context, dir string, msgs []Message) (decision, error) {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	return e.c.call(cctx, e.hc, dir, msgs)
+}
+
+// externalVerdicts turns one external answer (or failure) into verdicts and
+// reports whether its mask is to be applied. canMask is false where the
+// text cannot be rewritten any more (a stream already sent): a mask there
+// takes the guard's action, as a reject does.
+func (g *Guards) externalVerdicts(ctx context.Context, out []Verdict, e external, d decision, err error, canMask bool) ([]Verdict, bool) {
+	id := "external:" + e.cfg.Name
+	if err != nil {
+		g.log.WarnContext(ctx, "external guard failed", "guard", e.cfg.Name, "fail_mode", e.cfg.FailMode, "err", err)
+		action := ActionBlock
+		if e.cfg.FailMode == "open" {
+			action = ActionFlag
+		}
+		return g.verdict(out, shadowIf(e.cfg.Shadow, action), Verdict{Guard: id, Rule: "unavailable", Score: 1, Category: "error"}), false
+	}
+	switch {
+	case d.action == "reject":
+		return g.verdict(out, shadowIf(e.cfg.Shadow, e.cfg.Action), Verdict{Guard: id, Rule: "reject", Score: d.score, Category: d.category}), false
+	case d.action == "mask" && !canMask:
+		return g.verdict(out, shadowIf(e.cfg.Shadow, e.cfg.Action), Verdict{Guard: id, Rule: "mask", Score: d.score, Category: d.category}), false
+	case d.action == "mask":
+		out = g.verdict(out, shadowIf(e.cfg.Shadow, ActionMask), Verdict{Guard: id, Rule: "mask", Score: d.score, Category: d.category})
+		return out, !e.cfg.Shadow && !g.cfg.Shadow
+	}
+	return out, false
 }
 
 func shadowIf(shadow bool, action string) string {

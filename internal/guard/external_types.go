@@ -23,7 +23,10 @@ type WebhookMessage struct {
 
 // WebhookRequest is the body Rampart posts to a webhook guard.
 type WebhookRequest struct {
-	Messages []WebhookMessage `json:"messages"`
+	// Direction is input for a request's messages, output for an answer,
+	// whose messages have role assistant (the answer) and reasoning.
+	Direction string           `json:"direction"`
+	Messages  []WebhookMessage `json:"messages"`
 }
 
 // WebhookResponse is the answer a webhook guard returns.
@@ -34,8 +37,8 @@ type WebhookResponse struct {
 	Messages []WebhookMessage `json:"messages,omitempty"`
 }
 
-func (w webhook) call(ctx context.Context, hc *http.Client, msgs []Message) (decision, error) {
-	req := WebhookRequest{Messages: make([]WebhookMessage, len(msgs))}
+func (w webhook) call(ctx context.Context, hc *http.Client, dir string, msgs []Message) (decision, error) {
+	req := WebhookRequest{Direction: dir, Messages: make([]WebhookMessage, len(msgs))}
 	for i, m := range msgs {
 		req.Messages[i] = WebhookMessage(m)
 	}
@@ -72,10 +75,13 @@ type moderationResponse struct {
 	} `json:"results"`
 }
 
-func (m moderation) call(ctx context.Context, hc *http.Client, msgs []Message) (decision, error) {
-	in := make([]string, len(msgs))
-	for i, x := range msgs {
-		in[i] = x.Text
+func (m moderation) call(ctx context.Context, hc *http.Client, dir string, msgs []Message) (decision, error) {
+	in := make([]string, 0, len(msgs))
+	for _, x := range msgs {
+		if dir == dirOutput && x.Role == "user" {
+			continue // context for Llama Guard, not a text to moderate here
+		}
+		in = append(in, x.Text)
 	}
 	req := map[string]any{"input": in}
 	if m.cfg.Model != "" {
@@ -114,8 +120,12 @@ type completionResponse struct {
 	} `json:"choices"`
 }
 
-func (l llamaGuard) call(ctx context.Context, hc *http.Client, msgs []Message) (decision, error) {
-	req := map[string]any{"model": l.cfg.Model, "prompt": LlamaGuardPrompt(msgs), "max_tokens": 20, "temperature": 0}
+func (l llamaGuard) call(ctx context.Context, hc *http.Client, dir string, msgs []Message) (decision, error) {
+	prompt := LlamaGuardPrompt(msgs)
+	if dir == dirOutput {
+		prompt = LlamaGuardResponsePrompt(msgs)
+	}
+	req := map[string]any{"model": l.cfg.Model, "prompt": prompt, "max_tokens": 20, "temperature": 0}
 	var resp completionResponse
 	if err := postJSON(ctx, hc, joinURL(l.cfg.URL, "/completions"), l.cfg.APIKey, req, &resp); err != nil {
 		return decision{}, err
@@ -159,19 +169,38 @@ S14: Code Interpreter Abuse.`
 
 // LlamaGuardPrompt renders messages in Llama Guard 3's prompt format,
 // asking about the last user turn.
-func LlamaGuardPrompt(msgs []Message) string {
+func LlamaGuardPrompt(msgs []Message) string { return llamaGuardPrompt(msgs, "User") }
+
+// LlamaGuardResponsePrompt renders messages in Llama Guard 3's response
+// classification format, asking about the last agent turn (the answer).
+// Reasoning is shown as part of the agent's turn.
+func LlamaGuardResponsePrompt(msgs []Message) string {
+	var conv []Message
+	var agent []string
+	for _, m := range msgs {
+		if m.Role == "assistant" || m.Role == "reasoning" {
+			agent = append(agent, m.Text)
+			continue
+		}
+		conv = append(conv, m)
+	}
+	conv = append(conv, Message{Role: "assistant", Text: strings.Join(agent, "\n\n")})
+	return llamaGuardPrompt(conv, "Agent")
+}
+
+func llamaGuardPrompt(msgs []Message, judged string) string {
 	var b strings.Builder
 	b.WriteString("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n")
-	b.WriteString("Task: Check if there is unsafe content in 'User' messages in conversations according our safety policy with the below categories.\n\n")
+	b.WriteString("Task: Check if there is unsafe content in '" + judged + "' messages in conversations according our safety policy with the below categories.\n\n")
 	b.WriteString("<BEGIN UNSAFE CONTENT CATEGORIES>\n" + llamaGuardCategories + "\n<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n")
 	for _, m := range msgs {
 		who := "User"
-		if m.Role == "assistant" {
+		if m.Role == "assistant" || m.Role == "reasoning" {
 			who = "Agent"
 		}
 		b.WriteString(who + ": " + m.Text + "\n\n")
 	}
-	b.WriteString("<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST User message in the above conversation:\n")
+	b.WriteString("<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST " + judged + " message in the above conversation:\n")
 	b.WriteString(" - First line must read 'safe' or 'unsafe'.\n - If unsafe, a second line must include a comma-separated list of violated categories.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
 	return b.String()
 }

@@ -61,7 +61,9 @@ type Guards struct {
 	m        *models
 	banned   *ruleSet
 	external []external
-	roles    struct{ injection, harmful map[string]bool }
+	// outputExternal is set when some external guard checks answers.
+	outputExternal bool
+	roles          struct{ injection, harmful map[string]bool }
 }
 
 // sharedModels decodes the embedded weights once per process.
@@ -85,6 +87,7 @@ func New(cfg Config, log *slog.Logger) (*Guards, error) {
 	g.roles.harmful = set(cfg.Harmful.Roles)
 	for _, e := range cfg.External {
 		g.external = append(g.external, newExternal(e))
+		g.outputExternal = g.outputExternal || e.Output()
 	}
 	return g, nil
 }

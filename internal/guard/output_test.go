@@ -37,7 +37,7 @@ func TestStreamingSplit(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
-			oc, _ := g.NewOutputChecker("")
+			oc := g.NewOutputChecker(OutputOptions{})
 			vs := feedChunks(t, oc, c.channel, shell, c.size)
 			if !hasVerdict(vs, GuardMalware, "MW-001") {
 				t.Fatalf("reverse shell not detected: %+v", vs)
@@ -49,22 +49,63 @@ func TestStreamingSplit(t *testing.T) {
 	}
 }
 
-// TestCanary checks that the canary is caught when split over chunks in the
-// reasoning channel, and that another request's canary is not.
+// TestCanary checks that the canary is caught in either channel when
+// split over chunks of any size, changed in case or stripped of its
+// prefix, and that another request's canary, or none, does not fire.
 func TestCanary(t *testing.T) {
 	t.Parallel()
 	g := mustNew(t, Config{})
-	oc, canary := g.NewOutputChecker("You are a banking assistant.")
-	if !strings.HasPrefix(canary, "rmp-") || len(canary) != 20 {
+	canary := NewCanary()
+	if !strings.HasPrefix(canary, "rmp-") || len(canary) != 20 || canary == NewCanary() {
 		t.Fatalf("canary %q", canary)
 	}
-	text := "Let me think. My instructions contain " + strings.ToUpper(canary) + " which I should not say."
-	if vs := feedChunks(t, oc, "reasoning", text, 3); !hasVerdict(vs, GuardPromptLeak, "PL-001") {
-		t.Fatalf("canary not detected: %+v", vs)
+	sys := "You are a banking assistant.\n\n" + CanaryInstruction(canary)
+	leaks := map[string]string{
+		"verbatim":     "Let me think. My instructions contain " + canary + " which I should not say.",
+		"upper case":   "MARKER " + strings.ToUpper(canary) + " END",
+		"no prefix":    "The marker is " + canary[4:] + ".",
+		"whole prompt": sys,
 	}
-	other, _ := g.NewOutputChecker("You are a banking assistant.")
+	for desc, text := range leaks {
+		for _, channel := range []string{"content", "reasoning"} {
+			for _, size := range []int{1, 3, 7, len(text)} {
+				oc := g.NewOutputChecker(OutputOptions{SystemPrompt: "You are a banking assistant.", Canary: canary})
+				vs := feedChunks(t, oc, channel, strings.Repeat("Padding words here. ", 60)+text, size)
+				if !hasVerdict(vs, GuardPromptLeak, "PL-001") || !Blocked(vs) {
+					t.Errorf("%s in %s, %d-byte chunks: canary not blocked: %+v", desc, channel, size, vs)
+				}
+			}
+		}
+	}
+	text := leaks["verbatim"]
+	other := g.NewOutputChecker(OutputOptions{SystemPrompt: "You are a banking assistant.", Canary: NewCanary()})
 	if vs := feedChunks(t, other, "reasoning", text, 3); hasVerdict(vs, GuardPromptLeak, "PL-001") {
 		t.Fatalf("foreign canary fired: %+v", vs)
+	}
+	none := g.NewOutputChecker(OutputOptions{})
+	if vs := feedChunks(t, none, "content", text, 3); len(vs) != 0 {
+		t.Fatalf("checker without a canary fired: %+v", vs)
+	}
+}
+
+func TestCanaryOn(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		desc  string
+		leak  LeakConfig
+		route string
+		want  bool
+	}{
+		{"off by default", LeakConfig{}, "r", false},
+		{"on", LeakConfig{Canary: true}, "r", true},
+		{"off on a route", LeakConfig{Canary: true, CanaryRoutes: map[string]bool{"r": false}}, "r", false},
+		{"on for a route only", LeakConfig{CanaryRoutes: map[string]bool{"r": true}}, "r", true},
+		{"other route keeps the default", LeakConfig{CanaryRoutes: map[string]bool{"r": true}}, "s", false},
+		{"leak guard off", LeakConfig{Canary: true, Action: ActionOff}, "r", false},
+	} {
+		if got := mustNew(t, Config{PromptLeak: c.leak}).CanaryOn(c.route); got != c.want {
+			t.Errorf("%s: CanaryOn = %v, want %v", c.desc, got, c.want)
+		}
 	}
 }
 
@@ -86,7 +127,7 @@ func TestLeakSimilarity(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
-			oc, _ := g.NewOutputChecker(sys)
+			oc := g.NewOutputChecker(OutputOptions{SystemPrompt: sys})
 			vs := feedChunks(t, oc, "content", c.answer, 6)
 			if got := hasVerdict(vs, GuardPromptLeak, "PL-002"); got != c.want {
 				t.Errorf("leak = %v, want %v: %+v", got, c.want, vs)
@@ -100,7 +141,7 @@ func TestLeakSimilarity(t *testing.T) {
 func TestChannelsSeparate(t *testing.T) {
 	t.Parallel()
 	g := mustNew(t, Config{})
-	oc, _ := g.NewOutputChecker("")
+	oc := g.NewOutputChecker(OutputOptions{})
 	ctx := context.Background()
 	a, _ := oc.Feed(ctx, "reasoning", "vssadmin delete ")
 	b, _ := oc.Feed(ctx, "content", "shadows /all")
@@ -169,7 +210,7 @@ func TestBanned(t *testing.T) {
 			}
 		})
 	}
-	oc, _ := g.NewOutputChecker("")
+	oc := g.NewOutputChecker(OutputOptions{})
 	if vs := feedChunks(t, oc, "content", "Our partner Initech offers that.", 4); !hasVerdict(vs, GuardBanned, "topic:competitors") {
 		t.Errorf("banned topic not caught in output: %+v", vs)
 	}
@@ -188,8 +229,8 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("New accepted a broken config")
 	}
 	for _, want := range []string{
-		"guards.injection.action", "guards.injection.threshold", "S99", "guards.banned.regex[0]",
-		"guards.external[0].name", "guards.external[0].type", "guards.external[0].url", "guards.external[0].fail_mode",
+		"injection.action", "injection.threshold", "S99", "banned.regex[0]",
+		"external[0].name", "external[0].type", "external[0].url", "external[0].fail_mode",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -85,7 +85,7 @@ func runScenario(t *testing.T, c scenario) {
 // streamAll feeds text to a fresh output checker in chunks of size bytes.
 func streamAll(t *testing.T, g *Guards, channel, text string, size int) []Verdict {
 	t.Helper()
-	oc, _ := g.NewOutputChecker("")
+	oc := g.NewOutputChecker(OutputOptions{})
 	return feedChunks(t, oc, channel, text, size)
 }
 

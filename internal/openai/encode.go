@@ -33,6 +33,11 @@ type Edits struct {
 	SetPrompt []string
 	// SetInput is SetPrompt for the embeddings input.
 	SetInput []string
+	// SystemNote, if non-empty, is added to the system prompt: appended
+	// after a blank line to the first system or developer message when its
+	// content is a string (after SetContent), otherwise sent as a new system
+	// message before the first message (the guards' canary).
+	SystemNote string
 }
 
 // AppendUpstreamBody appends the body to send upstream to dst. With no
@@ -73,7 +78,7 @@ func (r *Request) plan(e Edits) plan {
 	p.model = e.Model != "" && e.Model != r.Model
 	p.usage = e.ForceIncludeUsage && r.Stream && !r.IncludeUsage
 	p.maxTokens = e.MaxTokens > 0 && (e.MaxTokens != r.MaxTokens || !r.hasMaxTokens && !r.hasMaxCompletionTokens)
-	p.messages = e.StripReasoning && r.hasReasoning()
+	p.messages = e.StripReasoning && r.hasReasoning() || e.SystemNote != ""
 	for i, c := range e.SetContent {
 		m := &r.Messages[i]
 		if !m.contentIsString || m.Content != c {
@@ -206,6 +211,20 @@ func appendStreamOptions(dst, v []byte) []byte {
 // are edited and copying the others verbatim.
 func (r *Request) appendMessages(dst []byte, e Edits) ([]byte, error) {
 	dst = append(dst, '[')
+	note := -1 // the message that takes the system note
+	if e.SystemNote != "" {
+		if note = r.systemNoteTarget(); note < 0 {
+			var err error
+			dst = append(dst, `{"role":"system","content":`...)
+			if dst, err = jsontext.AppendQuote(dst, e.SystemNote); err != nil {
+				return dst, fmt.Errorf("encode system note: %w", err)
+			}
+			dst = append(dst, '}')
+			if len(r.Messages) > 0 {
+				dst = append(dst, ',')
+			}
+		}
+	}
 	for i := range r.Messages {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -213,6 +232,12 @@ func (r *Request) appendMessages(dst []byte, e Edits) ([]byte, error) {
 		m := &r.Messages[i]
 		raw := r.Body[m.start:m.end]
 		content, setContent := e.SetContent[i]
+		if i == note {
+			if !setContent {
+				content = m.Content
+			}
+			content, setContent = content+"\n\n"+e.SystemNote, true
+		}
 		strip := e.StripReasoning && m.HasReasoning
 		if !strip && (!setContent || m.contentIsString && m.Content == content) {
 			dst = append(dst, raw...)
@@ -224,6 +249,20 @@ func (r *Request) appendMessages(dst []byte, e Edits) ([]byte, error) {
 		}
 	}
 	return append(dst, ']'), nil
+}
+
+// systemNoteTarget is the index of the first system or developer message
+// when its content is a string, else -1.
+func (r *Request) systemNoteTarget() int {
+	for i := range r.Messages {
+		if m := &r.Messages[i]; m.Role == "system" || m.Role == "developer" {
+			if m.contentIsString {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 // appendMessage appends one rebuilt message object.

@@ -59,8 +59,8 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 			rec.Usage = *c.Usage
 		}
 		rec.ModelServed = c.Model
-		if ep.kind == openai.Chat {
-			if out, err = renderWhole(data, &c, rt, tgt, ex.filterChain(ctx, rt, tgt)); err != nil {
+		if fc := ex.filterChain(ctx, rt, tgt); filtered(ep.kind, fc) {
+			if out, err = renderWhole(data, &c, ep.kind, rt, tgt, fc); err != nil {
 				var ae *apierr.Error
 				if errors.As(err, &ae) {
 					ex.rec.Outcome = "blocked"
@@ -86,9 +86,8 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 }
 
 // renderWhole applies the route's reasoning policy to a whole answer.
-func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target, fc *filterChain) ([]byte, error) {
-	pol := rt.Policy
-	mode := reasoningMode(tgt.Client)
+func renderWhole(data []byte, c *openai.Chunk, ep openai.Endpoint, rt *route.Route, tgt route.Target, fc *filterChain) ([]byte, error) {
+	pol, mode := textPolicy(ep, rt, tgt)
 	if pol == reasoning.Pass && fc == nil {
 		return data, nil
 	}
@@ -100,13 +99,18 @@ func renderWhole(data []byte, c *openai.Chunk, rt *route.Route, tgt route.Target
 		out, norm := r.Render(in)
 		tail, ntail := r.Flush()
 		out = joinDelta(out, tail)
+		var tools map[int]string
 		if fc != nil {
 			var err error
 			if out, err = fc.delta(ch.Index, in, joinDelta(norm, ntail), true); err != nil {
 				return nil, err
 			}
+			if tools, err = fc.toolArgs(ch.Index, ch.ToolCallIndex, ch.ToolCallArgs, true); err != nil {
+				return nil, err
+			}
 		}
-		if e, ok := deltaEdit(ch.Index, in, out); ok {
+		if e, ok := deltaEdit(ch.Index, in, out); ok || tools != nil {
+			e.ToolCallArgs = tools
 			edits = append(edits, e)
 		}
 	}
@@ -213,14 +217,13 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		ex:        ex,
 		rc:        http.NewResponseController(ex.w),
 		cancel:    cancel,
-		mode:      reasoningMode(tgt.Client),
-		policy:    rt.Policy,
 		req:       req,
 		idle:      tgt.Client.Timeouts.Idle,
 		heartbeat: rt.Heartbeat,
 		buf:       make([]byte, 0, 1024),
 		filters:   ex.filterChain(ctx, rt, tgt),
 	}
+	st.policy, st.mode = textPolicy(req.Endpoint, rt, tgt)
 	h := ex.w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
@@ -290,7 +293,7 @@ func (st *streamer) event(data []byte) bool {
 		return true
 	}
 	out := data
-	if st.req.Endpoint == openai.Chat {
+	if filtered(st.req.Endpoint, st.filters) {
 		var err error
 		if out, err = st.render(data, c); err != nil {
 			st.cancel(errBadUpstream)
@@ -332,13 +335,18 @@ func (st *streamer) render(data []byte, c *openai.Chunk) ([]byte, error) {
 			out, norm = joinDelta(out, tail), joinDelta(norm, ntail)
 			st.markFinished(ch.Index)
 		}
+		var tools map[int]string
 		if st.filters != nil {
 			var err error
 			if out, err = st.filters.delta(ch.Index, in, norm, final); err != nil {
 				return nil, err
 			}
+			if tools, err = st.filters.toolArgs(ch.Index, ch.ToolCallIndex, ch.ToolCallArgs, final); err != nil {
+				return nil, err
+			}
 		}
-		if e, ok := deltaEdit(ch.Index, in, out); ok {
+		if e, ok := deltaEdit(ch.Index, in, out); ok || tools != nil {
+			e.ToolCallArgs = tools
 			edits = append(edits, e)
 		}
 	}
@@ -377,9 +385,13 @@ func (st *streamer) finishRenderers() bool {
 			continue
 		}
 		tail, ntail := r.Flush()
+		var tools map[int]string
 		if st.filters != nil {
 			var err error
-			if tail, err = st.filters.delta(i, reasoning.Delta{}, ntail, true); err != nil {
+			if tail, err = st.filters.delta(i, reasoning.Delta{}, ntail, true); err == nil {
+				tools, err = st.filters.toolArgs(i, nil, nil, true)
+			}
+			if err != nil {
 				var ae *apierr.Error
 				if !errors.As(err, &ae) {
 					ae = badUpstream(err)
@@ -389,11 +401,12 @@ func (st *streamer) finishRenderers() bool {
 				return false
 			}
 		}
-		if tail.Content == "" && tail.Reasoning == "" {
+		if tail.Content == "" && tail.Reasoning == "" && tools == nil {
 			continue
 		}
-		b := []byte(`{"object":"chat.completion.chunk","choices":[{"index":` + strconv.Itoa(i) + `,"delta":{}}]}`)
+		b := tailChunk(st.req.Endpoint, i)
 		e, _ := deltaEdit(i, reasoning.Delta{}, tail)
+		e.ToolCallArgs = tools
 		if out, err := openai.AppendChunkWithDeltas(nil, b, []openai.DeltaEdit{e}); err == nil {
 			st.write(sse.AppendData(nil, out))
 		}
@@ -591,10 +604,14 @@ func (ex *exchange) filterChain(ctx context.Context, rt *route.Route, tgt route.
 	if ex.call == nil || len(ex.call.filters) == 0 {
 		return nil
 	}
+	pol, mode := rt.Policy, reasoningMode(tgt.Client)
+	if ex.call.Req != nil {
+		pol, mode = textPolicy(ex.call.Req.Endpoint, rt, tgt)
+	}
 	return &filterChain{
 		ctx:     ctx,
 		filters: ex.call.filters,
-		policy:  rt.Policy,
-		inline:  rt.Policy == reasoning.Pass && reasoningMode(tgt.Client) != reasoning.ModeNone,
+		policy:  pol,
+		inline:  pol == reasoning.Pass && mode != reasoning.ModeNone,
 	}
 }

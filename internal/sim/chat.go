@@ -97,6 +97,14 @@ func (s *Server) newCompletion(req *chatRequest, model string, reasons bool, k k
 	if s.opts.Echo {
 		p.answer = source{literal: splitWords(req.lastUserText())}
 	}
+	if k.EchoSystem != nil {
+		src := source{literal: splitWords(req.systemText())}
+		if *k.EchoSystem == "reasoning" {
+			p.reasoning = src
+		} else {
+			p.answer = src
+		}
+	}
 	s.applyLengthKnobs(p, k)
 	return c
 }

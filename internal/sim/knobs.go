@@ -41,6 +41,11 @@ type knobs struct {
 	// Events streams exactly this many content events in total (reasoning
 	// and answer); reasoning is none unless ReasoningTokens says otherwise.
 	Events *int `json:"events"`
+	// EchoSystem ("answer" or "reasoning") puts the text of the request's
+	// system and developer messages, as the simulator received them, in
+	// that channel: a model that leaks its system prompt. Answer and
+	// Reasoning win over it.
+	EchoSystem *string `json:"echo_system"`
 }
 
 // duration is a time.Duration that decodes from a Go duration string
@@ -129,6 +134,9 @@ func headerKnobs(h http.Header) (knobs, error) {
 	if v, ok := h["X-Sim-Reasoning"]; ok {
 		k.Reasoning = &v[0]
 	}
+	if v, ok := h["X-Sim-Echo-System"]; ok {
+		k.EchoSystem = &v[0]
+	}
 	return k, errors.Join(errs...)
 }
 
@@ -177,6 +185,9 @@ func (k *knobs) merge(o *knobs) {
 	if o.Reasoning != nil {
 		k.Reasoning = o.Reasoning
 	}
+	if o.EchoSystem != nil {
+		k.EchoSystem = o.EchoSystem
+	}
 }
 
 // validate rejects values that make no sense.
@@ -195,6 +206,9 @@ func (k *knobs) validate() error {
 	}
 	if k.TPS != nil && (*k.TPS < 0 || *k.TPS != *k.TPS) {
 		return errors.New("x_sim.tps must not be negative")
+	}
+	if k.EchoSystem != nil && *k.EchoSystem != "answer" && *k.EchoSystem != "reasoning" {
+		return errors.New(`x_sim.echo_system must be "answer" or "reasoning"`)
 	}
 	return nil
 }

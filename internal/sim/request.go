@@ -162,6 +162,18 @@ func (r *chatRequest) lastUserText() string {
 	return ""
 }
 
+// systemText is the text of the system and developer messages, for the
+// echo_system knob.
+func (r *chatRequest) systemText() string {
+	var parts []string
+	for i := range r.msgs {
+		if m := &r.msgs[i]; *m.Role == "system" || *m.Role == "developer" {
+			parts = append(parts, m.text())
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
 // promptTokens estimates the prompt size: a token per four bytes of message
 // content, at least one.
 func (r *chatRequest) promptTokens() int {

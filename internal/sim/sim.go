@@ -8,7 +8,7 @@
 // Fault knobs are read from an "x_sim" object in the JSON request body and
 // from X-Sim-* request headers (body wins): status, retry_after, drop_after,
 // hang, slow_headers, ttft, tps, reasoning_tokens, answer_tokens, answer,
-// reasoning and events. See knobs.go for their meaning.
+// reasoning, events and echo_system. See knobs.go for their meaning.
 //
 // Choices where the real servers differ between versions:
 //   - vLLM and SGLang with a reasoning parser send "reasoning_content" only

@@ -25,6 +25,7 @@ func main() {
 	data := flag.String("data", "../shared/data/guard", "shared guard data directory")
 	syn := flag.String("synthetic", "internal/guard/testdata/synthetic.jsonl", "synthetic samples")
 	part := flag.String("part", "test", "part to evaluate: test or calibrate")
+	errs := flag.Bool("errors", false, "list the benign prompts blocked and the attacks missed, with the guards that fired")
 	flag.Parse()
 	c, err := dataset.LoadCorpus(*data, *syn)
 	if err != nil {
@@ -40,7 +41,33 @@ func main() {
 		slog.Error("guards", "err", err)
 		os.Exit(1)
 	}
+	if *errs {
+		listErrors(os.Stdout, g, c, p)
+		return
+	}
 	report(os.Stdout, g, c, p)
+}
+
+// listErrors prints every benign prompt a guard blocked and every
+// jailbreak or injection the injection guard missed.
+func listErrors(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
+	ctx := context.Background()
+	for _, s := range dataset.Filter(c.Prompts, p) {
+		vs := g.CheckText(ctx, "user", s.Text)
+		attack := s.Label == dataset.Jailbreak || s.Label == dataset.Injection
+		if attack == has(vs, guard.GuardInjection) && (attack || !guard.Blocked(vs)) {
+			continue
+		}
+		var fired []string
+		for _, v := range vs {
+			fired = append(fired, fmt.Sprintf("%s/%s %.3f", v.Guard, v.Rule, v.Score))
+		}
+		text := strings.Join(strings.Fields(s.Text), " ")
+		if len(text) > 160 {
+			text = text[:160] + "..."
+		}
+		fmt.Fprintf(w, "%s %s [%s] %v\n    %s\n", s.ID, s.Label, group(s.Source), fired, text)
+	}
 }
 
 // row tallies one group of samples.
