@@ -153,6 +153,19 @@ func (u *Upstream) SetDefaults() {
 	u.Timeouts.SetDefaults()
 	setInt(&u.CircuitBreaker.Failures, 5)
 	setDuration(&u.CircuitBreaker.Cooldown, 30*time.Second)
+	if h := &u.HealthCheck; h.Enabled {
+		setString(&h.Path, "/models")
+		setString(&h.Method, "GET")
+		setDuration(&h.Interval, 10*time.Second)
+		setDuration(&h.Timeout, 5*time.Second)
+		setInt(&h.HealthyThreshold, 2)
+		setInt(&h.UnhealthyThreshold, 3)
+	}
+	if o := &u.OutlierDetection; o.Enabled {
+		setInt(&o.ConsecutiveFailures, 5)
+		setDuration(&o.BaseEjectionTime, 30*time.Second)
+		setDuration(&o.MaxEjectionTime, 5*time.Minute)
+	}
 	setInt(&u.MaxIdleConns, defaultMaxIdleConns)
 	if u.TLS != nil {
 		u.TLS.SetDefaults()

@@ -327,6 +327,12 @@ type Upstream struct {
 	MaxIdleConns int `yaml:"max_idle_conns"`
 	// CircuitBreaker stops sending to an upstream that keeps failing.
 	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
+	// HealthCheck probes the upstream in the background; requests skip it
+	// while it is unhealthy. Off unless enabled.
+	HealthCheck HealthCheck `yaml:"health_check"`
+	// OutlierDetection ejects the upstream for a while after a run of
+	// failures of real traffic. Off unless enabled.
+	OutlierDetection OutlierDetection `yaml:"outlier_detection"`
 	// TLS configures TLS to the upstream (custom CA, client certificate).
 	TLS *ClientTLS `yaml:"tls"`
 }
@@ -362,6 +368,48 @@ type CircuitBreaker struct {
 	Cooldown time.Duration `yaml:"cooldown"`
 	// Disabled turns the breaker off. Default: false.
 	Disabled bool `yaml:"disabled"`
+}
+
+// HealthCheck is an active check of an upstream: a request sent every
+// interval, off the request path. After UnhealthyThreshold failed checks in
+// a row the upstream is unhealthy and requests skip it; after
+// HealthyThreshold passed checks in a row it is healthy again.
+type HealthCheck struct {
+	// Enabled turns the check on. Default: false.
+	Enabled bool `yaml:"enabled"`
+	// Path is appended to the upstream URL. Default: /models.
+	Path string `yaml:"path"`
+	// Method is GET or POST. POST goes to /chat/completions, /completions
+	// or /embeddings with Body. Default: GET.
+	Method string `yaml:"method"`
+	// Body is the JSON body of a POST check.
+	Body string `yaml:"body"`
+	// Interval is the time between two checks. Default: 10s.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout bounds one check. Default: 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// HealthyThreshold is the run of passed checks that makes an unhealthy
+	// upstream healthy. Default: 2.
+	HealthyThreshold int `yaml:"healthy_threshold"`
+	// UnhealthyThreshold is the run of failed checks that makes a healthy
+	// upstream unhealthy. Default: 3.
+	UnhealthyThreshold int `yaml:"unhealthy_threshold"`
+}
+
+// OutlierDetection ejects an upstream after a run of consecutive failures
+// of real requests (5xx answers, connect failures, timeouts). An ejection
+// lasts BaseEjectionTime times the number of times the upstream was
+// ejected, up to MaxEjectionTime; the count falls by one for every
+// BaseEjectionTime the upstream then serves without an ejection.
+type OutlierDetection struct {
+	// Enabled turns outlier detection on. Default: false.
+	Enabled bool `yaml:"enabled"`
+	// ConsecutiveFailures is the run of failures that ejects. Default: 5.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// BaseEjectionTime is the first ejection's length. Default: 30s.
+	BaseEjectionTime time.Duration `yaml:"base_ejection_time"`
+	// MaxEjectionTime caps an ejection. Default: 5m.
+	MaxEjectionTime time.Duration `yaml:"max_ejection_time"`
 }
 
 // ClientTLS configures TLS towards an upstream.

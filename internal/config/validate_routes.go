@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"github.com/rampart-gw/rampart/internal/policy"
 
@@ -8,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -43,6 +46,8 @@ func (u *Upstream) validate(errs *Errors, p string) {
 	}
 	nonNeg(errs, p+".circuit_breaker.failures", int64(u.CircuitBreaker.Failures))
 	nonNegDur(errs, p+".circuit_breaker.cooldown", u.CircuitBreaker.Cooldown)
+	u.HealthCheck.validate(errs, p+".health_check")
+	u.OutlierDetection.validate(errs, p+".outlier_detection")
 	switch u.ReasoningFormat {
 	case "", "field", "tags", "implicit":
 	default:
@@ -170,4 +175,66 @@ func (r *Route) validate(errs *Errors, p string, ups map[string]*Upstream, known
 		}
 	}
 	addSection(errs, p+".waf", r.WAF.Validate())
+}
+
+// validate checks an active health check. Settings without enabled: true
+// are refused rather than silently ignored.
+func (h *HealthCheck) validate(errs *Errors, p string) {
+	if !h.Enabled {
+		if *h != (HealthCheck{}) {
+			errs.add(p+".enabled", 0, "the health check is configured but off: set enabled: true, or remove the settings")
+		}
+		return
+	}
+	if h.Path == "" || h.Path[0] != '/' || strings.ContainsAny(h.Path, "?#") || strings.Contains(h.Path, "..") {
+		errs.add(p+".path", 0, "must be an absolute path such as /models, without a query")
+	}
+	switch h.Method {
+	case "GET":
+		if h.Body != "" {
+			errs.add(p+".body", 0, "a GET check has no body; use method: POST")
+		}
+	case "POST":
+		switch h.Path {
+		case "/chat/completions", "/completions", "/embeddings":
+		default:
+			errs.add(p+".path", 0, "a POST check goes to /chat/completions, /completions or /embeddings")
+		}
+		if h.Body == "" || !json.Valid([]byte(h.Body)) {
+			errs.add(p+".body", 0, "a POST check needs a JSON body")
+		}
+	default:
+		errs.add(p+".method", 0, "must be GET or POST, not "+strconv.Quote(h.Method))
+	}
+	if h.Interval < 100*time.Millisecond {
+		errs.add(p+".interval", 0, "must be at least 100ms")
+	}
+	if h.Timeout <= 0 || h.Timeout > h.Interval {
+		errs.add(p+".timeout", 0, "must be positive and at most the interval")
+	}
+	if h.HealthyThreshold < 1 {
+		errs.add(p+".healthy_threshold", 0, "must be at least 1")
+	}
+	if h.UnhealthyThreshold < 1 {
+		errs.add(p+".unhealthy_threshold", 0, "must be at least 1")
+	}
+}
+
+// validate checks outlier detection.
+func (o *OutlierDetection) validate(errs *Errors, p string) {
+	if !o.Enabled {
+		if *o != (OutlierDetection{}) {
+			errs.add(p+".enabled", 0, "outlier detection is configured but off: set enabled: true, or remove the settings")
+		}
+		return
+	}
+	if o.ConsecutiveFailures < 1 {
+		errs.add(p+".consecutive_failures", 0, "must be at least 1")
+	}
+	if o.BaseEjectionTime <= 0 {
+		errs.add(p+".base_ejection_time", 0, "must be positive")
+	}
+	if o.MaxEjectionTime < o.BaseEjectionTime {
+		errs.add(p+".max_ejection_time", 0, "must be at least base_ejection_time")
+	}
 }
