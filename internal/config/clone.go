@@ -18,6 +18,7 @@ func (c *Config) Clone() *Config {
 	out.Listen.TrustedProxies = slices.Clone(c.Listen.TrustedProxies)
 	out.Admin.TLS = cloneServerTLS(c.Admin.TLS)
 	out.Auth = c.Auth.clone()
+	out.Authz = c.Authz.clone()
 	out.Audit = c.Audit.clone()
 	out.Telemetry = c.Telemetry.clone()
 	out.Alerts = c.Alerts.clone()

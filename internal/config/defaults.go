@@ -31,6 +31,7 @@ func (c *Config) SetDefaults() {
 	c.Admin.SetDefaults()
 	c.Store.SetDefaults(c.DataDir)
 	c.Auth.SetDefaults()
+	c.Authz.SetDefaults()
 	for _, u := range c.Upstreams {
 		if u != nil {
 			u.SetDefaults()

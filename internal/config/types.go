@@ -30,6 +30,10 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// Auth selects how clients authenticate.
 	Auth Auth `yaml:"auth"`
+	// Authz holds the authorization rules, checked once a request is
+	// routed. Nil (no section): every authenticated caller may use the
+	// models its credential allows.
+	Authz *Authz `yaml:"authz"`
 	// Upstreams are the model servers Rampart forwards to, by name.
 	Upstreams map[string]*Upstream `yaml:"upstreams"`
 	// Routes map requested models to upstreams; the first route whose

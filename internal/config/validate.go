@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	c.Listen.validate(errs, "listen")
 	c.Admin.validate(errs, "admin", c.Listen.Addr)
 	c.Auth.validate(errs, "auth")
+	c.Authz.validate(errs, "authz")
 	validateUpstreams(errs, c.Upstreams)
 	validateRoutes(errs, c.Routes, c.Upstreams)
 	c.Log.validate(errs, "log")
