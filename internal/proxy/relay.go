@@ -39,7 +39,7 @@ func reasoningMode(c *upstream.Client) reasoning.Mode {
 // relayWhole relays a non-streaming answer.
 func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *endpoint, rt *route.Route, tgt route.Target) {
 	rec := ex.rec
-	data, err := readLimited(resp.Body, ex.s.Limits.MaxResponseBytes)
+	data, err := readLimited(resp.Body, resp.ContentLength, ex.s.Limits.MaxResponseBytes)
 	if err != nil {
 		if errors.Is(err, errBadUpstream) {
 			ex.fail(badUpstream(err))
@@ -148,18 +148,41 @@ func deltaEdit(index int, in, out reasoning.Delta) (openai.DeltaEdit, bool) {
 	return e, changed
 }
 
-func readLimited(r io.Reader, max int64) ([]byte, error) {
+// readLimited reads a whole answer body of at most max bytes. size is the
+// announced length (-1 when unknown): with it the body is read into one
+// buffer of that size, and a body of another length is an error.
+func readLimited(r io.Reader, size, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = 64 << 20
 	}
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
+	if size > max {
 		return nil, errBadUpstream
 	}
-	return b, nil
+	if size < 0 {
+		b, err := io.ReadAll(io.LimitReader(r, max+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) > max {
+			return nil, errBadUpstream
+		}
+		return b, nil
+	}
+	// The length is announced: one allocation of exactly that size. A body
+	// longer than announced is an upstream error.
+	b := make([]byte, size+1)
+	n, err := io.ReadFull(r, b)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		if int64(n) < size {
+			return nil, io.ErrUnexpectedEOF
+		}
+	case err != nil:
+		return nil, err
+	default:
+		return nil, errBadUpstream
+	}
+	return b[:n], nil
 }
 
 // setWriteDeadline bounds how long a client may leave a response unread.
