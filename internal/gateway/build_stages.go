@@ -22,8 +22,18 @@ type limitBackend struct {
 }
 
 // buildStages adds the stages after routing, in the order of the request
-// path: limits (cheap, and refusing early saves the rest), guards, DLP.
+// path: authorization (ahead of the WAF too: a caller that may not send the
+// request costs nothing more), limits (cheap, and refusing early saves the
+// rest), guards, DLP.
 func (g *Gateway) buildStages(cfg *config.Config, snap *proxy.Snapshot, b *built) error {
+	if cfg.Authz != nil {
+		az, err := newAuthzStage(cfg.Authz, g.log)
+		if err != nil {
+			return fmt.Errorf("authz: %w", err)
+		}
+		snap.Stages = append([]proxy.Stage{az}, snap.Stages...)
+		snap.Models = az
+	}
 	var ls limitStage
 	if n := cfg.Limits.MaxInFlightPerKey; n > 0 {
 		ls.inFlight = g.prev.inFlight

@@ -91,6 +91,8 @@ func (g *Gateway) addTelemetry(cfg *config.Config, snap *proxy.Snapshot) {
 // stageName names a stage's span.
 func stageName(st proxy.Stage) string {
 	switch st.(type) {
+	case *authzStage:
+		return "authz"
 	case wafStage:
 		return "waf"
 	case limitStage:

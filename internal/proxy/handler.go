@@ -63,6 +63,10 @@ type Snapshot struct {
 	Stages []Stage
 	// Kill is the kill switch; it outlives snapshots. Nil: none.
 	Kill *killswitch.Switch
+	// Models, when set, narrows what GET /v1/models lists beyond the
+	// credential's own model list (the authorization rules). Nil: no
+	// further filter.
+	Models ModelFilter
 }
 
 // Handler serves the client API.

@@ -9,6 +9,13 @@ import (
 	"github.com/rampart-gw/rampart/internal/route"
 )
 
+// ModelFilter decides, for GET /v1/models, whether the caller of r may use
+// model, served by the route named route. rec holds the caller's principal
+// and client IP.
+type ModelFilter interface {
+	AllowsModel(r *http.Request, rec *record.Record, model, route string) bool
+}
+
 // listModels answers GET /v1/models with only the models p may use.
 func (ex *exchange) listModels(p *record.Principal) {
 	b := make([]byte, 0, 256)
@@ -17,6 +24,12 @@ func (ex *exchange) listModels(p *record.Principal) {
 	for _, m := range ex.s.Routes.Models() {
 		if !route.Allowed(p.Models, m) {
 			continue
+		}
+		if f := ex.s.Models; f != nil {
+			rt, ok := ex.s.Routes.Match(m)
+			if !ok || !f.AllowsModel(ex.r, ex.rec, m, rt.Name) {
+				continue
+			}
 		}
 		if !first {
 			b = append(b, ',')
