@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/auth"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/guard"
+	"github.com/rampart-gw/rampart/internal/health"
 	"github.com/rampart-gw/rampart/internal/keys"
 	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/limits"
@@ -62,6 +63,8 @@ type Gateway struct {
 	watcher  *watcher
 	draining atomic.Bool
 	kill     *killswitch.Switch
+	// health holds the upstreams' health across reloads.
+	health *health.Monitor
 
 	mu      sync.Mutex // serialises reloads
 	cfg     *config.Config
@@ -99,11 +102,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		})
 	}
 	g.registerAlertMetrics()
+	g.openHealth()
 	snap, b, err := g.build(cfg)
 	if err != nil {
 		g.closeStore()
 		return nil, err
 	}
+	g.health.Commit(b.health)
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler = proxy.New(snap)
@@ -188,6 +193,8 @@ type built struct {
 	backend *limitBackend
 	// inFlight carries the per-key in-flight counts across reloads.
 	inFlight *limits.KeyInFlight
+	// health is the upstreams' health, committed with the snapshot.
+	health *health.Prepared
 }
 
 // build compiles cfg into a snapshot, reusing upstream clients whose
@@ -208,6 +215,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 		}
 		upNames = append(upNames, name)
 	}
+	hp := g.prepareHealth(cfg, clients)
 	table, err := route.Build(cfg, clients)
 	if err != nil {
 		return nil, built{}, err
@@ -258,7 +266,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	if len(cfg.KillTriggers) > 0 {
 		snap.Sinks = append(snap.Sinks, newTriggers(g, cfg.KillTriggers))
 	}
-	b := built{clients: clients, waf: w}
+	b := built{clients: clients, waf: w, health: hp}
 	if wcfg.Enabled {
 		// First of the stages, once the request is routed: a route may
 		// turn the WAF off or choose its body scope.
@@ -321,6 +329,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	old, oldWAF, oldBackend := g.clients, g.waf, g.prev.backend
 	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler.Swap(snap)
+	g.health.Commit(b.health)
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	if oldWAF != nil && oldWAF != b.waf {
 		// Requests in flight finish on the old rules first.
@@ -368,6 +377,7 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	if g.watcher != nil {
 		go g.watch(ctx)
 	}
+	stopHealth := g.runHealth()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -382,6 +392,7 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	if g.admin != nil {
 		_ = g.admin.Shutdown(sctx)
 	}
+	stopHealth()
 	kcancel()
 	select {
 	case <-kdone:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/health"
 	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
@@ -86,8 +87,8 @@ func (g *Gateway) serveKills(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"kills": g.kill.Active()})
 }
 
-// serveUpstreams lists the upstreams with their circuit breaker and kill
-// switch state.
+// serveUpstreams lists the upstreams with their circuit breaker, kill
+// switch and health state.
 func (g *Gateway) serveUpstreams(w http.ResponseWriter, _ *http.Request) {
 	g.mu.Lock()
 	clients := g.clients
@@ -98,11 +99,14 @@ func (g *Gateway) serveUpstreams(w http.ResponseWriter, _ *http.Request) {
 		Public      bool   `json:"public"`
 		CircuitOpen bool   `json:"circuit_open"`
 		Killed      bool   `json:"killed"`
+		// Health is healthy, unhealthy or ejected, with the check counts.
+		Health *health.Status `json:"health,omitempty"`
 	}
 	out := make([]state, 0, len(clients))
 	for name, c := range clients {
 		_, killed := g.kill.Killed(name, "", "")
-		out = append(out, state{Name: name, Flavor: c.Flavor, Public: c.Public, CircuitOpen: c.Breaker.Open(), Killed: killed})
+		out = append(out, state{Name: name, Flavor: c.Flavor, Public: c.Public, CircuitOpen: c.Breaker.Open(), Killed: killed,
+			Health: g.upstreamHealth(name)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	w.Header().Set("Content-Type", "application/json")

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -93,6 +94,14 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 			return
 		}
 	}
+	var healthWait time.Duration
+	if targets, healthWait = usableTargets(targets); len(targets) == 0 {
+		e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_unavailable",
+			"The model's upstreams are failing their health checks or were ejected after repeated failures, and are temporarily not called; retry later.")
+		e.RetryAfter = max(healthWait, time.Second)
+		ex.fail(e)
+		return
+	}
 	var out []byte
 	var openWait time.Duration // set when a circuit breaker refused a target
 	ex.rec.GatewayTime = time.Since(ex.rec.Start)
@@ -127,6 +136,43 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		"The model's upstreams are failing and temporarily not called; retry later.")
 	e.RetryAfter = openWait
 	ex.fail(e)
+}
+
+// usableTargets returns the targets whose health allows requests (two
+// atomic loads each) and, when none does, the shortest wait until one may.
+// When every target is usable it returns targets itself.
+func usableTargets(targets []route.Target) ([]route.Target, time.Duration) {
+	var usable []route.Target
+	var wait time.Duration
+	skipped := false
+	for i, t := range targets {
+		if h := t.Client.Health; h != nil {
+			if ok, d := h.Usable(); !ok {
+				if !skipped {
+					usable = append(make([]route.Target, 0, len(targets)-1), targets[:i]...)
+					skipped = true
+				}
+				if wait == 0 || d < wait {
+					wait = d
+				}
+				continue
+			}
+		}
+		if skipped {
+			usable = append(usable, t)
+		}
+	}
+	if !skipped {
+		return targets, 0
+	}
+	return usable, wait
+}
+
+// observe tells the upstream's health whether a call succeeded.
+func observe(c *upstream.Client, ok bool) {
+	if h := c.Health; h != nil {
+		h.Observe(ok)
+	}
 }
 
 // aliveTargets returns the targets that no kill cuts, and the last kill
@@ -176,6 +222,10 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 		} else {
 			br.Failure()
 		}
+		if f.Status != upstream.StatusClientClosed && !errors.Is(context.Cause(ctx), upstream.ErrKilled) {
+			// A client that left or a kill says nothing of the upstream.
+			observe(tgt.Client, false)
+		}
 		if f.Retryable && !last {
 			ex.s.Log.Info("upstream unreachable, failing over", "request_id", rec.ID,
 				"upstream", tgt.Client.Name, "error", err.Error())
@@ -191,6 +241,7 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 	} else {
 		br.Success()
 	}
+	observe(tgt.Client, resp.StatusCode < 500)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		e := upstreamStatusError(resp)
 		if !last {

@@ -51,6 +51,10 @@ type Client struct {
 	// Breaker stops calls to the upstream while it keeps failing. It lives
 	// as long as the client, so a reload that keeps the client keeps it.
 	Breaker *Breaker
+	// Health says whether requests may go to the upstream (active checks,
+	// outlier detection) and learns from their outcomes. Nil means always
+	// usable. It is set before the client is first used and never changed.
+	Health Health
 
 	base      string // base URL without a trailing slash
 	header    http.Header
@@ -59,6 +63,15 @@ type Client struct {
 	fp        string // fingerprint of the settings, to reuse clients
 	urls      map[string]*url.URL
 	h1        *h1Client // set for plain-HTTP upstreams: the lean client
+}
+
+// Health is the view of an upstream's health the request path uses.
+type Health interface {
+	// Usable reports whether requests may go to the upstream now and, when
+	// not, how long until that may change.
+	Usable() (bool, time.Duration)
+	// Observe records whether a real request succeeded.
+	Observe(ok bool)
 }
 
 // New builds a client for an upstream. It reads TLS files, so it may fail.
