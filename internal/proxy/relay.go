@@ -260,6 +260,11 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	st.mu.Unlock()
 	st.startTimer()
 	defer st.close()
+	// From here on no upstream body is built again (a stream that has
+	// started is never retried), so the client's body goes back to the
+	// pool instead of being held for the life of the stream.
+	req.Body = nil
+	ex.releaseBody()
 
 	// Events are written as they are handled and flushed just before the
 	// relay would wait for the upstream: each event reaches the client

@@ -17,9 +17,11 @@ import (
 // misbehaving upstream from growing a buffer without bound.
 const DefaultMaxEvent = 1 << 20
 
-// bufSize is the size of the read buffer. Most events fit in it whole, so a
-// line is copied only when it straddles two reads.
-const bufSize = 4 << 10
+// bufSize is the size of the read buffer. Most events (a few hundred
+// bytes) fit in it whole, so a line is copied only when it straddles two
+// reads. It is held for the life of a stream, so it is kept small: the
+// upstream connection has its own read buffer below this one.
+const bufSize = 2 << 10
 
 // ErrEventTooLarge reports an event (or a single line) larger than the cap
 // given to NewReader. The reader stops at it: the stream cannot be resynced
