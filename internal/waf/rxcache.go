@@ -79,8 +79,11 @@ var rxCache = newRXCache()
 
 func newRXCache() *rxCacheT {
 	c := &rxCacheT{seed: maphash.MakeSeed()}
+	// The maps grow as results come: a process with the WAF off pays
+	// nothing, and one with it on reaches the bound within its first
+	// requests.
 	for i := range c.shards {
-		c.shards[i].m = make(map[rxKey]rxResult, rxCacheShardSize)
+		c.shards[i].m = make(map[rxKey]rxResult)
 	}
 	return c
 }
