@@ -132,15 +132,14 @@ func ServerTLS(c *config.ServerTLS, log *slog.Logger) (*tls.Config, error) {
 	if c.MinVersion == "1.3" {
 		tc.MinVersion = tls.VersionTLS13
 	}
+	var cas *clientCAs
 	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
+		cas = &clientCAs{file: c.ClientCAFile, log: log}
+		pool, mtime, err := cas.read()
 		if err != nil {
-			return nil, fmt.Errorf("client_ca_file: %w", err)
+			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client_ca_file holds no PEM certificate")
-		}
+		cas.mtime = mtime
 		tc.ClientCAs = pool
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
@@ -150,11 +149,77 @@ func ServerTLS(c *config.ServerTLS, log *slog.Logger) (*tls.Config, error) {
 	case "none":
 		tc.ClientAuth = tls.NoClientCert
 	}
+	if cas != nil {
+		cas.base = tc
+		tc.GetConfigForClient = cas.config
+	}
 	return tc, nil
 }
 
+// reloadCheck is how often, at most, a listener looks at the modification
+// time of its certificate and client CA files.
+const reloadCheck = time.Second
+
+// clientCAs reloads a listener's client CA bundle when its file changes,
+// checking at most once per reloadCheck, so that a CA rotation needs no
+// restart. Until the first change the listener's own configuration serves.
+type clientCAs struct {
+	file string
+	log  *slog.Logger
+	base *tls.Config
+
+	mu      sync.Mutex
+	cur     *tls.Config // base with the reloaded pool; nil before a reload
+	mtime   time.Time
+	checked time.Time
+}
+
+func (c *clientCAs) read() (*x509.CertPool, time.Time, error) {
+	// The time is taken first: a change while the file is read is seen at
+	// the next check.
+	st, err := os.Stat(c.file)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("client_ca_file: %w", err)
+	}
+	pem, err := os.ReadFile(c.file)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("client_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, time.Time{}, errors.New("client_ca_file holds no PEM certificate")
+	}
+	return pool, st.ModTime(), nil
+}
+
+// config implements tls.Config.GetConfigForClient.
+func (c *clientCAs) config(*tls.ClientHelloInfo) (*tls.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.checked) < reloadCheck {
+		return c.cur, nil
+	}
+	c.checked = time.Now()
+	st, err := os.Stat(c.file)
+	if err != nil || st.ModTime().Equal(c.mtime) {
+		return c.cur, nil
+	}
+	pool, mtime, err := c.read()
+	if err != nil {
+		// A half-written or broken file keeps the CAs in use.
+		c.log.Error("reloading the client CA file failed; keeping the old CAs", "error", err.Error())
+		return c.cur, nil
+	}
+	cfg := c.base.Clone()
+	cfg.ClientCAs = pool
+	cfg.GetConfigForClient = nil
+	c.cur, c.mtime = cfg, mtime
+	c.log.Info("client CA file reloaded", "file", c.file)
+	return c.cur, nil
+}
+
 // keyPair reloads a certificate when its files change, checking at most
-// once every few seconds.
+// once per reloadCheck.
 type keyPair struct {
 	cert, key string
 	log       *slog.Logger
@@ -166,26 +231,37 @@ type keyPair struct {
 }
 
 func (k *keyPair) load() (*tls.Certificate, error) {
+	// The time is taken first: a change while the files are read is seen
+	// at the next check.
+	m := k.modTime()
 	c, err := tls.LoadX509KeyPair(k.cert, k.key)
 	if err != nil {
 		return nil, fmt.Errorf("tls certificate: %w", err)
 	}
-	k.cur = &c
-	if st, err := os.Stat(k.cert); err == nil {
-		k.mtime = st.ModTime()
-	}
+	k.cur, k.mtime = &c, m
 	return &c, nil
+}
+
+// modTime is the later modification time of the two files, so that a
+// renewal that rewrites only the key, or the key last, is seen too.
+func (k *keyPair) modTime() time.Time {
+	var t time.Time
+	for _, f := range []string{k.cert, k.key} {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(t) {
+			t = st.ModTime()
+		}
+	}
+	return t
 }
 
 func (k *keyPair) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if time.Since(k.checked) < 2*time.Second {
+	if time.Since(k.checked) < reloadCheck {
 		return k.cur, nil
 	}
 	k.checked = time.Now()
-	st, err := os.Stat(k.cert)
-	if err != nil || st.ModTime().Equal(k.mtime) {
+	if m := k.modTime(); m.IsZero() || m.Equal(k.mtime) {
 		return k.cur, nil
 	}
 	old := k.cur
