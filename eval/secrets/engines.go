@@ -52,17 +52,17 @@ func (r *rampart) scan(text string) []span {
 }
 
 // gitleaks runs gitleaks' default rule set as its command line does: the
-// default configuration and up to five rounds of decoding (base64, hex,
-// percent-encoding) before matching.
+// default configuration and, by default, up to five rounds of decoding
+// (base64, hex, percent-encoding) before matching.
 type gitleaks struct{ d *detect.Detector }
 
-func newGitleaks() (*gitleaks, error) {
+func newGitleaks(decode int) (*gitleaks, error) {
 	logging.Logger = zerolog.Nop()
 	d, err := detect.NewDetectorDefaultConfig()
 	if err != nil {
 		return nil, err
 	}
-	d.MaxDecodeDepth = 5
+	d.MaxDecodeDepth = decode
 	return &gitleaks{d: d}, nil
 }
 

@@ -47,6 +47,7 @@ var builtin = []struct {
 	{findIBANs, []string{TypeIBAN}},
 	{findIPv6, []string{TypeIP}},
 	{findTokens, nil},
+	{findAzureADSecrets, []string{TypeAzureADSecret}},
 	{findPrivateKeys, []string{TypePrivateKey}},
 	{findURLPasswords, []string{TypeURLPassword}},
 	{findKeywordSecrets, []string{TypePassword, TypeKeywordSecret, TypeAWSSecretKey}},
