@@ -53,7 +53,13 @@ func TestGuardCanary(t *testing.T) {
 		if stream {
 			b += `,"stream":true`
 		}
-		return b + `,"x_sim":{"echo_system":"` + echo + `","reasoning":"Thinking.","answer":"Hello."}}`
+		// The simulator's literal answer and reasoning win over the echo,
+		// so only the other channel gets one.
+		other := `"reasoning":"Thinking."`
+		if echo == "reasoning" {
+			other = `"answer":"Hello."`
+		}
+		return b + `,"x_sim":{"echo_system":"` + echo + `",` + other + `}}`
 	}
 	n := 0
 	markers := map[string]bool{}

@@ -87,7 +87,7 @@ type HarmfulConfig struct {
 	// the classifier learnt from requests, not answers; rules still match.
 	OutputAction string `yaml:"output_action"`
 	// Threshold is the calibrated classifier score at or above which a
-	// request fires. Default 0.8: the benign prompts it was measured on
+	// request fires. Default 0.75: the benign prompts it was measured on
 	// include many that sound harmful and are not.
 	Threshold float64 `yaml:"threshold"`
 	// OutputThreshold is the score for answers. Default 0.9.

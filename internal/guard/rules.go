@@ -19,6 +19,10 @@ type rule struct {
 	Re       *regexp.Regexp
 	// Also, when set, must match somewhere in the same text too.
 	Also *regexp.Regexp
+	// Except, when set, voids a match of Re when it matches the matched
+	// text and the exceptAfter bytes after it: idioms such as "steal the
+	// show" that read like a crime word for word.
+	Except *regexp.Regexp
 	// Pre, when set, makes the rule anchored: Re must match starting at a
 	// literal occurrence, and Pre must match the few bytes before it. An
 	// anchored match dies within bytes of a mismatch, the cheapest form.
@@ -46,6 +50,27 @@ func (r rule) span(before, after int) rule {
 func (r rule) with(also string) rule {
 	r.Also = regexp.MustCompile(also)
 	return r
+}
+
+func (r rule) except(re string) rule {
+	r.Except = regexp.MustCompile(re)
+	return r
+}
+
+// exceptAfter is how far past a match Except looks.
+const exceptAfter = 40
+
+// matches reports whether Re matches s somewhere Except does not void.
+func (r *rule) matches(s string) bool {
+	if r.Except == nil {
+		return r.Re.MatchString(s)
+	}
+	for _, m := range r.Re.FindAllStringIndex(s, -1) {
+		if !r.Except.MatchString(s[m[0]:min(len(s), m[1]+exceptAfter)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Every rule's match spans at most windowBefore bytes before the literal
@@ -135,7 +160,7 @@ func (rs *ruleSet) first(text string) *rule {
 	hs := rs.hits(text)
 	best := -1
 	for _, i := range rs.always {
-		if rs.rules[i].Re.MatchString(text) && rs.rules[i].also(text) {
+		if rs.rules[i].matches(text) && rs.rules[i].also(text) {
 			best = i
 			break
 		}
@@ -164,7 +189,7 @@ func (rs *ruleSet) all(text string, skip func(*rule) bool, fn func(*rule)) {
 			continue
 		}
 		if len(r.Lits) == 0 {
-			if r.Re.MatchString(text) && r.also(text) {
+			if r.matches(text) && r.also(text) {
 				fn(r)
 			}
 			continue
@@ -184,7 +209,7 @@ func (r *rule) matchAt(text string, hs []hit, idx int) bool {
 	before, after := cmp.Or(r.Before, windowBefore), cmp.Or(r.After, windowAfter)
 	lo, hi := -1, -1
 	flush := func() bool {
-		return lo >= 0 && r.Re.MatchString(text[lo:hi])
+		return lo >= 0 && r.matches(text[lo:hi])
 	}
 	for _, h := range hs {
 		if h.rule != idx {
@@ -205,7 +230,7 @@ func (r *rule) matchAt(text string, hs []hit, idx int) bool {
 
 func (r *rule) matchAnchored(text string, hs []hit, idx int) bool {
 	for _, h := range hs {
-		if h.rule == idx && r.Re.MatchString(text[h.pos:min(len(text), h.pos+r.After)]) &&
+		if h.rule == idx && r.matches(text[h.pos:min(len(text), h.pos+r.After)]) &&
 			r.Pre.MatchString(text[max(0, h.pos-preBytes):h.pos]) && r.also(text) {
 			return true
 		}

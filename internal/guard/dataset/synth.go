@@ -15,7 +15,8 @@ const (
 
 // Synthesize generates labelled samples where the shared data is thin:
 // direct prompt injections, benign prompts full of the words detectors
-// over-react to, and instructions hidden in documents. The same seed
+// over-react to, instructions hidden in documents, and everyday
+// conversation (greetings, follow-ups, ordinary tasks, code and JSON). The same seed
 // always yields the same samples.
 func Synthesize(seed uint64, n int) []Sample {
 	rng := rand.New(rand.NewPCG(seed, 0x6775617264))
@@ -37,6 +38,7 @@ func Synthesize(seed uint64, n int) []Sample {
 	gen("direct", Injection, SourceDirect, n, direct)
 	gen("trigger", Benign, SourceTrigger, n, trigger)
 	gen("indirect", Injection, SourceIndirect, n/2, indirect)
+	gen("everyday", Benign, SourceEveryday, n*3/2, everyday)
 	return out
 }
 

@@ -84,6 +84,9 @@ func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
 	var order []string
 	for _, s := range dataset.Filter(c.Prompts, p) {
 		key := s.Label + " / " + group(s.Source)
+		if s.Category != "" && s.Label == dataset.Harmful {
+			key += " / " + strings.SplitN(s.Category, "_", 2)[0]
+		}
 		r, ok := rows[key]
 		if !ok {
 			r = &row{name: key}
@@ -106,10 +109,10 @@ func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
 	}
 	slices.Sort(order)
 	fmt.Fprintf(w, "Prompts (%s part), role user, default thresholds\n", partName(p))
-	fmt.Fprintf(w, "%-55s %5s %9s %9s %9s\n", "label / source", "n", "blocked", "injection", "harmful")
+	fmt.Fprintf(w, "%-70s %5s %9s %9s %9s\n", "label / source", "n", "blocked", "injection", "harmful")
 	for _, k := range order {
 		r := rows[k]
-		fmt.Fprintf(w, "%-55s %5d %8.1f%% %8.1f%% %8.1f%%\n", r.name, r.n, pct(r.fired, r.n), pct(r.injection, r.n), pct(r.harmful, r.n))
+		fmt.Fprintf(w, "%-70s %5d %8.1f%% %8.1f%% %8.1f%%\n", r.name, r.n, pct(r.fired, r.n), pct(r.injection, r.n), pct(r.harmful, r.n))
 	}
 	documents(w, g, c, p)
 	sweep(w, c, p)
@@ -173,9 +176,9 @@ func documents(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) 
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(w, "%-55s %5d %8.1f%% detected\n", k, bySrc[k][0], pct(bySrc[k][1], bySrc[k][0]))
+		fmt.Fprintf(w, "%-70s %5d %8.1f%% detected\n", k, bySrc[k][0], pct(bySrc[k][1], bySrc[k][0]))
 	}
-	fmt.Fprintf(w, "%-55s %5d %8.1f%% false positives\n", "clean documents (BIPIA)", len(docs), pct(fp, len(docs)))
+	fmt.Fprintf(w, "%-70s %5d %8.1f%% false positives\n", "clean documents (BIPIA)", len(docs), pct(fp, len(docs)))
 }
 
 // insert puts an attack at the start (0), middle (1) or end (2) of a
@@ -219,10 +222,10 @@ func sweep(w io.Writer, c *dataset.Corpus, p dataset.Part) {
 		t := normalize.Normalize(s.Text).Text
 		scores = append(scores, sc{s.Label, s.Source, ms["attack"].Score(t), ms["harmful"].Score(t)})
 	}
-	fmt.Fprintf(w, "\nClassifier threshold sweep (classifier alone, no rules)\n")
-	fmt.Fprintf(w, "%9s %10s %10s %12s %12s %10s %12s\n", "threshold", "jailbreak", "injection", "benign FP", "trigger FP", "harmful", "harm FP")
+	fmt.Fprintf(w, "\nClassifier threshold sweep (classifier alone, no rules; harmful = Do-Not-Answer and HarmBench; FP = WildGuard benign)\n")
+	fmt.Fprintf(w, "%9s %10s %10s %10s %10s %10s %10s %10s %10s\n", "threshold", "jailbreak", "injection", "benign FP", "trigger FP", "chat FP", "harmful", "harm FP", "chat hFP")
 	for _, th := range []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
-		var jb, jbN, inj, injN, fp, fpN, tfp, tfpN, hm, hmN, hfp int
+		var jb, jbN, inj, injN, fp, fpN, tfp, tfpN, efp, ehfp, eN, hm, hmN, hfp int
 		for _, s := range scores {
 			a, h := s.attack >= th, s.harm >= th
 			switch {
@@ -234,11 +237,13 @@ func sweep(w io.Writer, c *dataset.Corpus, p dataset.Part) {
 				hmN, hm = hmN+1, hm+b2i(h)
 			case s.src == dataset.SourceTrigger:
 				tfpN, tfp = tfpN+1, tfp+b2i(a)
+			case s.src == dataset.SourceEveryday:
+				eN, efp, ehfp = eN+1, efp+b2i(a), ehfp+b2i(h)
 			default:
 				fpN, fp, hfp = fpN+1, fp+b2i(a), hfp+b2i(h)
 			}
 		}
-		fmt.Fprintf(w, "%9.2f %9.1f%% %9.1f%% %11.1f%% %11.1f%% %9.1f%% %11.1f%%\n", th, pct(jb, jbN), pct(inj, injN), pct(fp, fpN), pct(tfp, tfpN), pct(hm, hmN), pct(hfp, fpN))
+		fmt.Fprintf(w, "%9.2f %9.1f%% %9.1f%% %9.1f%% %9.1f%% %9.1f%% %9.1f%% %9.1f%% %9.1f%%\n", th, pct(jb, jbN), pct(inj, injN), pct(fp, fpN), pct(tfp, tfpN), pct(efp, eN), pct(hm, hmN), pct(hfp, fpN), pct(ehfp, eN))
 	}
 }
 
