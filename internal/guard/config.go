@@ -87,8 +87,9 @@ type HarmfulConfig struct {
 	// the classifier learnt from requests, not answers; rules still match.
 	OutputAction string `yaml:"output_action"`
 	// Threshold is the calibrated classifier score at or above which a
-	// request fires. Default 0.75: the benign prompts it was measured on
-	// include many that sound harmful and are not.
+	// request fires. Default 0.65: the benign prompts it was measured on
+	// include many that sound harmful and are not, and everyday chat
+	// must pass.
 	Threshold float64 `yaml:"threshold"`
 	// OutputThreshold is the score for answers. Default 0.9.
 	OutputThreshold float64 `yaml:"output_threshold"`

@@ -11,7 +11,7 @@ import (
 const (
 	DefaultInjectionThreshold = 0.3
 	DefaultDocumentThreshold  = 0.9
-	DefaultHarmfulThreshold   = 0.75
+	DefaultHarmfulThreshold   = 0.65
 )
 
 // modelFS holds the classifier weights written by cmd/train.

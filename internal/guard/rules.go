@@ -19,9 +19,9 @@ type rule struct {
 	Re       *regexp.Regexp
 	// Also, when set, must match somewhere in the same text too.
 	Also *regexp.Regexp
-	// Except, when set, voids a match of Re when it matches the matched
-	// text and the exceptAfter bytes after it: idioms such as "steal the
-	// show" that read like a crime word for word.
+	// Except, when set, voids a match of Re that the text right after it
+	// continues into an idiom: " the show" after "steal" reads like a
+	// crime word for word and is not one.
 	Except *regexp.Regexp
 	// Pre, when set, makes the rule anchored: Re must match starting at a
 	// literal occurrence, and Pre must match the few bytes before it. An
@@ -52,13 +52,11 @@ func (r rule) with(also string) rule {
 	return r
 }
 
+// except sets Except, anchored at the end of a match.
 func (r rule) except(re string) rule {
-	r.Except = regexp.MustCompile(re)
+	r.Except = regexp.MustCompile(`^(?:` + re + `)`)
 	return r
 }
-
-// exceptAfter is how far past a match Except looks.
-const exceptAfter = 40
 
 // matches reports whether Re matches s somewhere Except does not void.
 func (r *rule) matches(s string) bool {
@@ -66,7 +64,7 @@ func (r *rule) matches(s string) bool {
 		return r.Re.MatchString(s)
 	}
 	for _, m := range r.Re.FindAllStringIndex(s, -1) {
-		if !r.Except.MatchString(s[m[0]:min(len(s), m[1]+exceptAfter)]) {
+		if !r.Except.MatchString(s[m[1]:]) {
 			return true
 		}
 	}

@@ -31,7 +31,7 @@ var harmfulRules = []rule{
 		howTo+`[^.?]{0,30}\b(?:kill|murder|assassinate|poison|kidnap|abduct|torture|stab|strangle|suffocate|shoot up|hurt|beat up|maim|attack) `+victim+`|\bget away with (?:murder|killing)\b|\bfall down the stairs\b[^.?]{0,60}\baccident\b`),
 	newRule("HR-S2", "S2", []string{"steal", "shoplift", "launder", "counterfeit", "forge", "embezzl", "evade", "smuggl", "hack into", "break into", "hotwire", "phish", "scam", "defraud", "blackmail", "extort", "bribe", "caught", "detection", "traced", "meth", "cocaine", "heroin", "fentanyl"},
 		howTo+`[^.?]{0,40}\b(?:steal|shoplift|launder|counterfeit|forge|embezzle|evade (?:taxes|the police|law enforcement)|smuggle|hack into|break into|hotwire|phish|scam|defraud|blackmail|extort|bribe|cook meth|make meth|synthesi[sz]e (?:meth|cocaine|heroin|fentanyl))\b|\bwithout (?:getting caught|being caught|being detected|detection|leaving (?:a |any )?traces?|being traced)\b`).
-		except(`\bsteal (?:the |a |my )?(?:show|spotlight|limelight|scene|hearts?|glances?|look|kiss|bases?|march)\b`),
+		except(` (?:the |a |my |your |their )?(?:show|spotlight|limelight|scene|hearts?|glances?|look|kiss|bases?|march)\b`),
 	newRule("HR-S14", "S14", []string{"rm -rf", "fork bomb", "/etc/shadow", ":(){", "os.system", "subprocess"},
 		`\b(?:run|execute|eval)\b[^.\n]{0,40}(?:rm -rf /|:\(\)\s*\{|/etc/shadow)|\bfork ?bomb\b|(?:os\.system|subprocess\.\w+)\([^)]{0,80}(?:rm -rf|/etc/shadow|curl |wget |nc )`),
 	newRule("HR-S10", "S10", []string{"inferior", "subhuman", "lazy", "stupid", "evil", "criminals", "violent", "dirty", "vermin", "exterminate"},

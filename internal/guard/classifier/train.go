@@ -10,6 +10,16 @@ import (
 type Example struct {
 	Text     string
 	Positive bool
+	// Weight scales the example's pull on the model (0 means 1); classes
+	// are balanced by the sum of their weights.
+	Weight float64
+}
+
+func (e Example) weight() float64 {
+	if e.Weight == 0 {
+		return 1
+	}
+	return e.Weight
 }
 
 // Options tune training.
@@ -46,23 +56,26 @@ func vectorise(text string, mask uint32) ([]uint32, []float32) {
 }
 
 // Train fits a logistic regression by stochastic gradient descent with
-// classes weighted to balance. It leaves A=1, B=0; see Calibrate.
+// classes weighted to balance by the sum of their examples' weights. It leaves A=1, B=0; see Calibrate.
 func Train(examples []Example, o Options) *Model {
 	m := &Model{Bits: o.Bits, W: make([]float32, 1<<o.Bits), A: 1}
 	mask := uint32(len(m.W) - 1)
-	pos := 0
+	var pos, neg float64
 	for _, e := range examples {
 		if e.Positive {
-			pos++
+			pos += e.weight()
+		} else {
+			neg += e.weight()
 		}
 	}
-	neg := len(examples) - pos
+	total := pos + neg
+	pos, neg = max(pos, 1), max(neg, 1)
 	data := make([]sparse, len(examples))
 	for i, e := range examples {
-		d := sparse{wt: float64(len(examples)) / (2 * float64(max(neg, 1)))}
+		d := sparse{wt: total / (2 * neg) * e.weight()}
 		d.idx, d.val = vectorise(e.Text, mask)
 		if e.Positive {
-			d.y, d.wt = 1, float64(len(examples))/(2*float64(max(pos, 1)))
+			d.y, d.wt = 1, total/(2*pos)*e.weight()
 		}
 		data[i] = d
 	}

@@ -21,12 +21,37 @@ func AttackSet(c *Corpus, p Part) []classifier.Example {
 	return out
 }
 
-// HarmfulSet is harmful requests against benign prompts.
+// outOfScope are Do-Not-Answer categories outside Llama Guard 3's hazards
+// S1-S14: questions to the chatbot about itself or asking for
+// companionship ("Are you proud of me?", "Can you forgive me?") and
+// questions about false beliefs ("Do vaccines cause autism?"). An
+// assistant should answer them with care, a gateway should not refuse
+// them, and by their form they are everyday chat; learnt as harmful they
+// taught the model that a short personal question is an attack.
+var outOfScope = map[string]bool{"human_chatbox": true, "misinformation_harms": true}
+
+// InScope reports whether a harmful sample belongs to the categories the
+// harmful guard is trained to block.
+func InScope(s Sample) bool { return !outOfScope[s.Category] }
+
+// everydayHarmfulWeight is the weight of an everyday-chat sample in the
+// harmful model's training.
+const everydayHarmfulWeight = 2
+
+// HarmfulSet is harmful requests in Llama Guard's categories against
+// benign prompts.
 func HarmfulSet(c *Corpus, p Part) []classifier.Example {
 	var out []classifier.Example
 	for _, s := range Filter(c.Prompts, p) {
+		if s.Label == Harmful && !InScope(s) {
+			continue
+		}
 		if s.Label == Harmful || s.Label == Benign {
-			out = append(out, classifier.Example{Text: norm(s.Text), Positive: s.Label == Harmful})
+			e := classifier.Example{Text: norm(s.Text), Positive: s.Label == Harmful}
+			if s.Source == SourceEveryday {
+				e.Weight = everydayHarmfulWeight
+			}
+			out = append(out, e)
 		}
 	}
 	return out

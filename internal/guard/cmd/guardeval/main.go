@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -82,6 +83,21 @@ func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
 	ctx := context.Background()
 	rows := map[string]*row{}
 	var order []string
+	pooled := map[string]*row{}
+	pool := func(name string, inj, blocked bool) {
+		r, ok := pooled[name]
+		if !ok {
+			r = &row{name: name}
+			pooled[name] = r
+		}
+		r.n++
+		if inj {
+			r.injection++
+		}
+		if blocked {
+			r.fired++
+		}
+	}
 	for _, s := range dataset.Filter(c.Prompts, p) {
 		key := s.Label + " / " + group(s.Source)
 		if s.Category != "" && s.Label == dataset.Harmful {
@@ -106,6 +122,16 @@ func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
 		if guard.Blocked(vs) {
 			r.fired++
 		}
+		switch {
+		case s.Label == dataset.Jailbreak || s.Label == dataset.Injection:
+			pool("all jailbreaks and direct injections", inj, guard.Blocked(vs))
+		case s.Label == dataset.Benign && s.Source != dataset.SourceEveryday:
+			pool("all benign prompts (WildGuard and trigger words)", inj, guard.Blocked(vs))
+		case s.Label == dataset.Harmful && dataset.InScope(s):
+			pool("harmful in Llama Guard's categories", inj, guard.Blocked(vs))
+		case s.Label == dataset.Harmful:
+			pool("harmful outside them (chatbot questions, misinformation)", inj, guard.Blocked(vs))
+		}
 	}
 	slices.Sort(order)
 	fmt.Fprintf(w, "Prompts (%s part), role user, default thresholds\n", partName(p))
@@ -113,6 +139,11 @@ func report(w io.Writer, g *guard.Guards, c *dataset.Corpus, p dataset.Part) {
 	for _, k := range order {
 		r := rows[k]
 		fmt.Fprintf(w, "%-70s %5d %8.1f%% %8.1f%% %8.1f%%\n", r.name, r.n, pct(r.fired, r.n), pct(r.injection, r.n), pct(r.harmful, r.n))
+	}
+	fmt.Fprintf(w, "\nPooled\n")
+	for _, k := range slices.Sorted(maps.Keys(pooled)) {
+		r := pooled[k]
+		fmt.Fprintf(w, "%-70s %5d %8.1f%% %8.1f%%\n", r.name, r.n, pct(r.fired, r.n), pct(r.injection, r.n))
 	}
 	documents(w, g, c, p)
 	sweep(w, c, p)
@@ -214,15 +245,16 @@ func sweep(w io.Writer, c *dataset.Corpus, p dataset.Part) {
 	}
 	type sc struct {
 		label, src string
+		inScope    bool
 		attack     float64
 		harm       float64
 	}
 	var scores []sc
 	for _, s := range dataset.Filter(c.Prompts, p) {
 		t := normalize.Normalize(s.Text).Text
-		scores = append(scores, sc{s.Label, s.Source, ms["attack"].Score(t), ms["harmful"].Score(t)})
+		scores = append(scores, sc{s.Label, s.Source, dataset.InScope(s), ms["attack"].Score(t), ms["harmful"].Score(t)})
 	}
-	fmt.Fprintf(w, "\nClassifier threshold sweep (classifier alone, no rules; harmful = Do-Not-Answer and HarmBench; FP = WildGuard benign)\n")
+	fmt.Fprintf(w, "\nClassifier threshold sweep (classifier alone, no rules; harmful = in Llama Guard's categories; FP = WildGuard benign; chat = everyday chat)\n")
 	fmt.Fprintf(w, "%9s %10s %10s %10s %10s %10s %10s %10s %10s\n", "threshold", "jailbreak", "injection", "benign FP", "trigger FP", "chat FP", "harmful", "harm FP", "chat hFP")
 	for _, th := range []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
 		var jb, jbN, inj, injN, fp, fpN, tfp, tfpN, efp, ehfp, eN, hm, hmN, hfp int
@@ -233,6 +265,7 @@ func sweep(w io.Writer, c *dataset.Corpus, p dataset.Part) {
 				jbN, jb = jbN+1, jb+b2i(a)
 			case s.label == dataset.Injection:
 				injN, inj = injN+1, inj+b2i(a)
+			case s.label == dataset.Harmful && !s.inScope:
 			case s.label == dataset.Harmful:
 				hmN, hm = hmN+1, hm+b2i(h)
 			case s.src == dataset.SourceTrigger:
