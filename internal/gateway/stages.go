@@ -42,7 +42,13 @@ func (s wafStage) Check(ctx context.Context, c *proxy.Call) error {
 	if !on {
 		return nil
 	}
-	v, err := s.w.InspectScope(ctx, c.HTTP, c.Body, scope)
+	// A model the route names verbatim was checked by routing; a body
+	// whose envelope holds nothing else gives the rules nothing to see.
+	var known string
+	if c.Route != nil && c.Req != nil && c.Route.ServesExactly(c.Req.Model) {
+		known = c.Req.Model
+	}
+	v, err := s.w.InspectRouted(ctx, c.HTTP, c.Body, scope, known)
 	// Each matched rule is a flag verdict with its message (never the
 	// matched text), the interruption one more with the anomaly score.
 	n := 0

@@ -155,6 +155,13 @@ func (t *Table) Match(model string) (*Route, bool) {
 	return nil, false
 }
 
+// ServesExactly reports whether model is one of r's model names or
+// aliases as configured, not a match of a glob.
+func (r *Route) ServesExactly(model string) bool {
+	_, ok := r.exact[model]
+	return ok
+}
+
 // Serves reports whether r matches model.
 func (r *Route) Serves(model string) bool {
 	if _, ok := r.exact[model]; ok {

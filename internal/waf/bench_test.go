@@ -50,11 +50,11 @@ func chatRequest(body []byte) *http.Request {
 	return r
 }
 
-func benchInspect(b *testing.B, w *WAF, r *http.Request, body []byte, scope string) {
+func benchInspect(b *testing.B, w *WAF, r *http.Request, body []byte, scope, known string) {
 	ctx := context.Background()
 	reportCPU(b, func() {
 		for b.Loop() {
-			v, err := w.InspectScope(ctx, r, body, scope)
+			v, err := w.InspectRouted(ctx, r, body, scope, known)
 			if err != nil || v.Blocked {
 				b.Fatalf("benign request: %+v, %v", v, err)
 			}
@@ -75,15 +75,17 @@ func BenchmarkInspect(b *testing.B) {
 		r     *http.Request
 		body  []byte
 		scope string
+		known string
 	}{
-		{"default/get", get, nil, ScopeEnvelope},
-		{"default/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeEnvelope},
-		{"default/chat-16KB", chatRequest(chatBody(16 << 10)), chatBody(16 << 10), ScopeEnvelope},
-		{"none/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeNone},
-		{"full/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeFull},
-		{"full/chat-16KB", chatRequest(chatBody(16 << 10)), chatBody(16 << 10), ScopeFull},
+		{"default/get", get, nil, ScopeEnvelope, ""},
+		{"default/chat-2KB/routed", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeEnvelope, "deepseek-chat"},
+		{"default/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeEnvelope, ""},
+		{"default/chat-16KB", chatRequest(chatBody(16 << 10)), chatBody(16 << 10), ScopeEnvelope, ""},
+		{"none/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeNone, ""},
+		{"full/chat-2KB", chatRequest(chatBody(2 << 10)), chatBody(2 << 10), ScopeFull, ""},
+		{"full/chat-16KB", chatRequest(chatBody(16 << 10)), chatBody(16 << 10), ScopeFull, ""},
 	} {
-		b.Run(bc.name, func(b *testing.B) { benchInspect(b, w, bc.r, bc.body, bc.scope) })
+		b.Run(bc.name, func(b *testing.B) { benchInspect(b, w, bc.r, bc.body, bc.scope, bc.known) })
 	}
 }
 

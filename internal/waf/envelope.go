@@ -257,3 +257,19 @@ func isJSON(contentType string) bool {
 	ct := strings.ToLower(contentType)
 	return strings.HasPrefix(ct, "application/json") || jsonPlus.MatchString(ct)
 }
+
+// onlyModel reports whether env is exactly {"model":"<model>"}, the model
+// written without escapes.
+func onlyModel(env []byte, model string) bool {
+	const pre, post = `{"model":"`, `"}`
+	if len(env) != len(pre)+len(model)+len(post) || string(env[:len(pre)]) != pre ||
+		string(env[len(pre):len(pre)+len(model)]) != model || string(env[len(pre)+len(model):]) != post {
+		return false
+	}
+	for i := 0; i < len(model); i++ {
+		if c := model[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

@@ -138,6 +138,17 @@ func (w *WAF) Inspect(ctx context.Context, r *http.Request, body []byte) (Verdic
 // can opt in to full-body inspection ("full") or out of body inspection
 // ("none"). An unknown scope inspects the envelope.
 func (w *WAF) InspectScope(ctx context.Context, r *http.Request, body []byte, scope string) (v Verdict, err error) {
+	return w.InspectRouted(ctx, r, body, scope, "")
+}
+
+// InspectRouted is InspectScope for a request whose model the gateway has
+// already matched against a model name configured verbatim. When the
+// envelope of the body holds nothing but that model name (the common chat
+// request: the rest is prose, numbers and the API's vocabulary), the body
+// carries nothing for the rules, and they run on the connection, URI and
+// headers only. Any other member, or a model written with escapes, and the
+// envelope is inspected as usual.
+func (w *WAF) InspectRouted(ctx context.Context, r *http.Request, body []byte, scope, knownModel string) (v Verdict, err error) {
 	if w == nil || !w.cfg.Enabled {
 		return Verdict{}, nil
 	}
@@ -146,7 +157,11 @@ func (w *WAF) InspectScope(ctx context.Context, r *http.Request, body []byte, sc
 			v, err = w.failure(ctx, r, fmt.Errorf("rule engine panic: %v", p))
 		}
 	}()
-	v, err = w.inspect(ctx, r, w.payload(r, body, scope))
+	p := w.payload(r, body, scope)
+	if knownModel != "" && scope != ScopeFull && onlyModel(p, knownModel) {
+		p = nil
+	}
+	v, err = w.inspect(ctx, r, p)
 	if err != nil {
 		return w.failure(ctx, r, err)
 	}
