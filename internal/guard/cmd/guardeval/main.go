@@ -256,7 +256,7 @@ func sweep(w io.Writer, c *dataset.Corpus, p dataset.Part) {
 	}
 	fmt.Fprintf(w, "\nClassifier threshold sweep (classifier alone, no rules; harmful = in Llama Guard's categories; FP = WildGuard benign; chat = everyday chat)\n")
 	fmt.Fprintf(w, "%9s %10s %10s %10s %10s %10s %10s %10s %10s\n", "threshold", "jailbreak", "injection", "benign FP", "trigger FP", "chat FP", "harmful", "harm FP", "chat hFP")
-	for _, th := range []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
+	for _, th := range []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 0.95} {
 		var jb, jbN, inj, injN, fp, fpN, tfp, tfpN, efp, ehfp, eN, hm, hmN, hfp int
 		for _, s := range scores {
 			a, h := s.attack >= th, s.harm >= th
