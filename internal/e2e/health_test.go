@@ -127,12 +127,17 @@ func TestHealthCheckSkipsUnhealthyUpstream(t *testing.T) {
 	a.checkFails.Store(true)
 	waitFor(t, 5*time.Second, func() bool { return e.healthState("a") == "unhealthy" })
 	st := e.upstreamStates()["a"].Health
-	if st.ChecksFailed < 2 || st.LastCheckError != "status 503" || !strings.Contains(st.Reason, "failed health checks") {
+	if !st.HealthCheck || st.ChecksFailed < 2 || st.LastCheckError != "status 503" || !strings.Contains(st.Reason, "failed health checks") {
 		t.Fatalf("admin state of the unhealthy upstream: %+v", *st)
 	}
 	if m := e.metrics(); !strings.Contains(m, `rampart_upstream_healthy{upstream="a"} 0`) ||
 		!strings.Contains(m, `rampart_upstream_healthy{upstream="b"} 1`) {
 		t.Fatalf("health gauges:\n%s", grepLines(m, "rampart_upstream_healthy"))
+	}
+	// A reload that keeps the upstream and its check keeps its state.
+	e.applyHealth(func(ups map[string]*config.Upstream) { ups["b"].MaxIdleConns++ })
+	if st := e.upstreamStates()["a"].Health; st.State != "unhealthy" || st.ChecksFailed < 2 {
+		t.Fatalf("after a reload: %+v", *st)
 	}
 	aBefore, bBefore := a.chats.Load(), b.chats.Load()
 	for i := 0; i < 5; i++ {
@@ -179,7 +184,7 @@ func TestOutlierDetectionEjects(t *testing.T) {
 		t.Fatalf("a was tried %d times, want 3", n)
 	}
 	st := e.upstreamStates()["a"].Health
-	if st.State != "ejected" || st.Ejections != 1 || st.EjectedUntil == nil {
+	if !st.Outlier || st.State != "ejected" || st.Ejections != 1 || st.EjectedUntil == nil {
 		t.Fatalf("after 3 failures: %+v", *st)
 	}
 	until := *st.EjectedUntil
