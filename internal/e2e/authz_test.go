@@ -2,7 +2,10 @@ package e2e_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +71,61 @@ func TestAuthzSDK(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "deepseek-chat" {
 		t.Errorf("models = %v", ids)
+	}
+}
+
+// TestAuthzClientCertificate checks the connection facts rules see over a
+// TLS listener that asks for client certificates: the API key
+// authenticates, and only a connection presenting a certificate of the
+// client CA with the expected subject, over TLS 1.3, may use the model.
+func TestAuthzClientCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, serverPool := selfSigned(t, dir)
+	clientCA := newPEMCA(t, "client CA")
+	caFile := writePEM(t, dir, "client-ca.pem", clientCA.pem)
+	e := startWith(t, startOpts{Listen: "tls: {cert_file: " + certFile + ", key_file: " + keyFile +
+		", client_ca_file: " + caFile + ", client_auth: request}"},
+		[]upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "sim"}},
+		`authz:
+  rules:
+    - name: ci-runner-over-tls13
+      when: 'connection.client_cert.present && connection.client_cert.subject == "ci-runner" && connection.client_cert.issuer == "client CA" && connection.tls_version == "1.3"'
+      action: allow
+`)
+	client := func(cn string, maxVersion uint16) *http.Client {
+		cfg := &tls.Config{RootCAs: serverPool, MaxVersion: maxVersion}
+		if cn != "" {
+			c, k := clientCA.issue(t, cn, false)
+			pair, err := tls.X509KeyPair(c, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+		tr := &http.Transport{TLSClientConfig: cfg}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	for _, tt := range []struct {
+		desc   string
+		c      *http.Client
+		status int
+	}{
+		{"the expected certificate over TLS 1.3", client("ci-runner", 0), 200},
+		{"the expected certificate over TLS 1.2", client("ci-runner", tls.VersionTLS12), 403},
+		{"another subject", client("laptop", 0), 403},
+		{"no certificate", client("", 0), 403},
+	} {
+		resp, err := tt.c.Do(e.newRequest("/v1/chat/completions", chatBody("deepseek-chat", false, "")))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.desc, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.desc, resp.StatusCode, tt.status, body)
+		}
 	}
 }
