@@ -66,7 +66,7 @@ func run(w io.Writer, data string, seed uint64, perProvider, perNegative, reps, 
 	var results []*result
 	for _, e := range engines {
 		r := evaluate(e, append(synth, extra...), fixtures, benign, verbose)
-		r.mbps = throughput(e, append(synth, extra...), fixtures, benign, reps)
+		r.mbps, r.bytes = throughput(e, append(synth, extra...), fixtures, benign, reps)
 		results = append(results, r)
 	}
 	nPos, nNeg := 0, 0
@@ -220,8 +220,8 @@ func clip(s string) string {
 }
 
 // throughput scans every text of the corpus once per pass on one core and
-// returns the fastest pass in MB/s.
-func throughput(e engine, synth []sample, fixtures []fixture, benign []string, reps int) float64 {
+// returns the fastest pass in MB/s and the corpus size in bytes.
+func throughput(e engine, synth []sample, fixtures []fixture, benign []string, reps int) (float64, int) {
 	var texts []string
 	for _, s := range synth {
 		texts = append(texts, s.text)
@@ -242,7 +242,7 @@ func throughput(e engine, synth []sample, fixtures []fixture, benign []string, r
 		}
 		best = min(best, time.Since(start))
 	}
-	return float64(n) / best.Seconds() / 1e6
+	return float64(n) / best.Seconds() / 1e6, n
 }
 
 func printProviders(w io.Writer, rs []*result, ps []provider, title string) {
@@ -330,7 +330,7 @@ func printTotals(w io.Writer, rs []*result, nBenign int) {
 	row("false positives per 1,000 benign prompts", func(r *result) string {
 		return fmt.Sprintf("%.1f", 1000*float64(r.benignFP)/float64(max(nBenign, 1)))
 	})
-	row("throughput, whole corpus, one core", func(r *result) string { return fmt.Sprintf("%.1f MB/s", r.mbps) })
+	row(fmt.Sprintf("throughput, whole corpus (%.2f MB), one core", float64(rs[0].bytes)/1e6), func(r *result) string { return fmt.Sprintf("%.1f MB/s", r.mbps) })
 	fmt.Fprintln(w)
 }
 
