@@ -9,6 +9,10 @@
 // dependencies:
 //
 //	cd eval/secrets && go run . [-data ../../../shared/data] [-v]
+//
+// The main module is used through a replace directive; when its
+// requirements have moved since go.sum here was written, run it with
+// GOFLAGS=-mod=mod.
 package main
 
 import (
