@@ -168,7 +168,7 @@ func TestOutlierDetectionEjects(t *testing.T) {
 	a, b := newProbedUpstream(t), newProbedUpstream(t)
 	e := start(t, []upstreamSpec{{Name: "a", URL: a.srv.URL + "/v1"}, {Name: "b", URL: b.srv.URL + "/v1"}},
 		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "a, b"}}, "")
-	const base = 400 * time.Millisecond
+	const base = 600 * time.Millisecond
 	e.applyHealth(func(ups map[string]*config.Upstream) {
 		ups["a"].OutlierDetection = config.OutlierDetection{Enabled: true, ConsecutiveFailures: 3,
 			BaseEjectionTime: base, MaxEjectionTime: 10 * base}
