@@ -330,6 +330,26 @@ func TestRenewedClientCA(t *testing.T) {
 	if _, body, err := e.get(t, oldCert); err != nil || body != "old" {
 		t.Fatalf("old CA before the rotation: %v", err)
 	}
+	// A client of the old CA keeps a session ticket; resuming works before
+	// the rotation, so that the refusal after it is the rotation's doing.
+	cfg := e.clientConfig([]tls.Certificate{oldCert})
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	resuming := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+	resumed := func() (bool, error) {
+		resp, err := resuming.Get("https://" + e.srv.Addr() + "/")
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp.TLS.DidResume, err
+	}
+	if _, err := resumed(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := resumed(); err != nil || !ok {
+		t.Fatalf("the session was not resumed before the rotation: %v", err)
+	}
 	if err := e.refusal(t, newCert); err == nil || !strings.Contains(err.Error(), "unknown certificate authority") {
 		t.Fatalf("a certificate of the new CA before the rotation: %v", err)
 	}
@@ -347,6 +367,10 @@ func TestRenewedClientCA(t *testing.T) {
 	}
 	if err := e.refusal(t, oldCert); err == nil || !strings.Contains(err.Error(), "unknown certificate authority") {
 		t.Errorf("old CA after the rotation: %v", err)
+	}
+	// Nor does a session of the old CA resume past the rotation.
+	if ok, err := resumed(); err == nil || ok {
+		t.Errorf("a session of the old CA after the rotation: resumed %v, %v", ok, err)
 	}
 	// The reloaded configuration keeps the listener's other settings.
 	resp, _, err := e.get(t, newCert)
