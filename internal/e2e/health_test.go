@@ -278,3 +278,32 @@ func TestAllUpstreamsUnhealthy(t *testing.T) {
 		t.Fatalf("the unhealthy upstream got %d requests", n)
 	}
 }
+
+// TestHealthAlert: an upstream that turns unhealthy raises one
+// upstream_unhealthy incident at the alert webhook, however many checks
+// then fail, naming the upstream and the reason.
+func TestHealthAlert(t *testing.T) {
+	t.Parallel()
+	hook := newWebhook(t)
+	a := newProbedUpstream(t)
+	e := start(t, []upstreamSpec{{Name: "a", URL: a.srv.URL + "/v1"}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "a"}},
+		"alerts:\n  sinks:\n    - {name: generic, url: "+hook.url+"/generic}\n")
+	e.applyHealth(func(ups map[string]*config.Upstream) { ups["a"].HealthCheck = fastCheck })
+	a.checkFails.Store(true)
+	waitFor(t, 5*time.Second, func() bool { return e.healthState("a") == "unhealthy" })
+	waitFor(t, 5*time.Second, func() bool { return hook.kinds()["upstream_unhealthy"] == 1 })
+	// More failed checks within the dedup window: no second alert.
+	n := e.upstreamStates()["a"].Health.ChecksFailed
+	waitFor(t, 5*time.Second, func() bool { return e.upstreamStates()["a"].Health.ChecksFailed >= n+3 })
+	e.stop()
+	if got := hook.kinds(); got["upstream_unhealthy"] != 1 || len(got) != 1 {
+		t.Fatalf("alerts = %v, want one upstream_unhealthy", got)
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	inc, _ := hook.bodies[0]["incident"].(map[string]any)
+	if b, _ := json.Marshal(inc); !strings.Contains(string(b), `"a"`) || !strings.Contains(string(b), "failed health checks") {
+		t.Errorf("incident %s: want the upstream and the reason", b)
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 
+	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/health"
 	"github.com/rampart-gw/rampart/internal/metrics"
@@ -13,6 +14,9 @@ import (
 // gateway's life, and exports it as metrics.
 func (g *Gateway) openHealth() {
 	g.health = health.NewMonitor(g.log)
+	g.health.OnUnhealthy(func(name, reason string) {
+		g.alerts.Raise(alert.UpstreamUnhealthy(name, reason))
+	})
 	g.metrics.RegisterHealth(func() []metrics.UpstreamHealth {
 		st := g.health.Statuses()
 		out := make([]metrics.UpstreamHealth, len(st))

@@ -63,8 +63,8 @@ func (g *Gateway) closeTelemetry() {
 }
 
 // Alerts returns the incident notifier (nil when no sink is configured;
-// a nil notifier is valid). Health checks raise alert.UpstreamUnhealthy
-// through it.
+// a nil notifier is valid). Upstreams that fail their health checks or
+// are ejected raise alert.UpstreamUnhealthy through it.
 func (g *Gateway) Alerts() *alert.Notifier { return g.alerts }
 
 // clientHandler is the client API, wrapped in the tracer when tracing is on.

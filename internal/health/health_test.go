@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -238,5 +239,31 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestOnUnhealthy: the monitor's function hears of each ejection and of
+// each turn to unhealthy, once per transition, with the reason.
+func TestOnUnhealthy(t *testing.T) {
+	t.Parallel()
+	var got []string
+	m := NewMonitor(nil)
+	m.OnUnhealthy(func(name, reason string) { got = append(got, name+": "+reason) })
+	p := m.Prepare(map[string]Spec{"a": {Outlier: outlier()}, "b": {}})
+	m.Commit(p)
+	a := p.Upstream("a")
+	for range 5 { // three eject; two more while ejected change nothing
+		a.Observe(false)
+	}
+	b := p.Upstream("b")
+	hc := config.HealthCheck{Enabled: true, Interval: time.Second, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 2}
+	b.setConfig(hc, config.OutlierDetection{})
+	gen := b.generation()
+	for range 4 {
+		b.checked(gen, errors.New("status 503"))
+	}
+	want := []string{"a: ejected for 10s after 3 consecutive failures", "b: 2 failed health checks: status 503"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("notified %q, want %q", got, want)
 	}
 }

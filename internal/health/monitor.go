@@ -31,6 +31,9 @@ type Spec struct {
 // the gateway; a configuration change restarts the checkers it changes.
 type Monitor struct {
 	log *slog.Logger
+	// notify, when set, is told of each upstream that turns unhealthy or
+	// is ejected (an incident for the alert sinks).
+	notify func(upstream, reason string)
 
 	mu      sync.Mutex
 	ups     map[string]*Upstream
@@ -54,6 +57,15 @@ func NewMonitor(log *slog.Logger) *Monitor {
 		log = slog.Default()
 	}
 	return &Monitor{log: log, ups: map[string]*Upstream{}, specs: map[string]Spec{}, running: map[string]*checker{}}
+}
+
+// OnUnhealthy sets the function told of each upstream that fails its
+// active check's threshold or is ejected by outlier detection, with the
+// reason. Call it before the first Prepare. f must not block.
+func (m *Monitor) OnUnhealthy(f func(upstream, reason string)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.notify = f
 }
 
 // Prepared is the health of a configuration's upstreams, ready to be
@@ -84,6 +96,7 @@ func (m *Monitor) Prepare(specs map[string]Spec) *Prepared {
 			p.ups[name] = u
 		} else {
 			p.ups[name] = newUpstream(name, m.log)
+			p.ups[name].notify = m.notify
 		}
 	}
 	return p

@@ -25,9 +25,10 @@ const (
 // snapshots: a reload that keeps the upstream keeps its state. A nil
 // *Upstream is always usable and ignores observations.
 type Upstream struct {
-	name string
-	log  *slog.Logger
-	now  func() time.Time
+	name   string
+	log    *slog.Logger
+	now    func() time.Time
+	notify func(upstream, reason string) // may be nil
 
 	down         atomic.Bool  // the active check failed its threshold
 	ejectedUntil atomic.Int64 // unix nanoseconds; 0: not ejected
@@ -129,6 +130,9 @@ func (u *Upstream) Observe(ok bool) {
 		u.log.Warn("upstream ejected by outlier detection", "upstream", u.name,
 			"reason", u.ejectedReason, "for", d.String(), "ejections", u.ejections)
 	}
+	if u.notify != nil {
+		u.notify(u.name, "ejected for "+d.String()+" after "+u.ejectedReason)
+	}
 }
 
 // setConfig installs the settings of a configuration. A changed check
@@ -195,6 +199,9 @@ func (u *Upstream) checked(gen uint64, err error) {
 		u.downReason = fmt.Sprintf("%d failed health checks: %s", u.fails, u.lastErr)
 		if u.log != nil {
 			u.log.Warn("upstream unhealthy", "upstream", u.name, "reason", u.downReason)
+		}
+		if u.notify != nil {
+			u.notify(u.name, u.downReason)
 		}
 	}
 }
