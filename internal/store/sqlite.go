@@ -46,6 +46,7 @@ type sqliteStore struct {
 	keys      *sqlKeys
 	audit     *sqlAudit
 	usage     *sqlUsage
+	kills     *sqlKills
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -72,7 +73,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}, usage: &sqlUsage{db: db}}, nil
+	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}, usage: &sqlUsage{db: db}, kills: &sqlKills{db: db}}, nil
 }
 
 // checkSQLitePath rejects names the driver would read as a DSN rather than a
@@ -122,6 +123,9 @@ func (s *sqliteStore) Audit() AuditStore { return s.audit }
 
 // Usage returns the usage counters.
 func (s *sqliteStore) Usage() UsageStore { return s.usage }
+
+// Kills returns the kill switch state.
+func (s *sqliteStore) Kills() KillStore { return s.kills }
 
 // Close closes the database; WAL contents are checkpointed by SQLite when
 // the last connection closes.

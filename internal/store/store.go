@@ -25,6 +25,8 @@ type Store interface {
 	Audit() AuditStore
 	// Usage returns the usage counters.
 	Usage() UsageStore
+	// Kills returns the kill switch state.
+	Kills() KillStore
 	// Close releases the store. Calls after the first return nil.
 	Close() error
 }
