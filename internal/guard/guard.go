@@ -199,7 +199,7 @@ func texts(n *normalize.Result, fn func(string) bool) {
 func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result) []Verdict {
 	doc := isDocument(role)
 	var hit *rule
-	score := 0.0
+	fired := 0.0 // the highest score at or above its text's threshold
 	texts(n, func(t string) bool {
 		if hit = injectionSet.first(t); hit == nil && doc {
 			hit = documentSet.first(t)
@@ -207,7 +207,9 @@ func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result)
 		if hit != nil {
 			return true
 		}
-		score = max(score, g.attackScore(t, doc))
+		if s, th := g.attackScore(t, doc); s >= th {
+			fired = max(fired, s)
+		}
 		return false
 	})
 	act := g.cfg.Injection.Action
@@ -218,49 +220,53 @@ func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result)
 		}
 		return g.verdict(out, act, Verdict{Guard: GuardInjection, Rule: hit.ID, Score: 1, Category: cat})
 	}
-	th, cat := g.cfg.Injection.Threshold, "prompt_attack"
-	if doc {
-		th, cat = g.cfg.Injection.DocumentThreshold, "indirect_injection"
-	}
-	if score >= th {
-		return g.verdict(out, act, Verdict{Guard: GuardInjection, Rule: "classifier", Score: round(score), Category: cat})
+	if fired > 0 {
+		cat := "prompt_attack"
+		if doc {
+			cat = "indirect_injection"
+		}
+		return g.verdict(out, act, Verdict{Guard: GuardInjection, Rule: "classifier", Score: round(fired), Category: cat})
 	}
 	return out
 }
 
-// attackScore is the classifier score of a text: whole for conversation
-// roles, the highest sentence for documents.
-func (g *Guards) attackScore(t string, doc bool) float64 {
+// attackScore is the classifier score of a text and the threshold it must
+// reach. Documents are scored per sentence against the document threshold.
+// Conversation text is scored whole, without a leading role-play frame,
+// against the injection threshold raised for short texts.
+func (g *Guards) attackScore(t string, doc bool) (score, threshold float64) {
 	if !doc {
-		return g.m.attack.Score(t)
+		t = withoutPersona(t)
+		return g.m.attack.Score(t), evidenceThreshold(g.cfg.Injection.Threshold, countWords(t))
 	}
 	best := 0.0
 	classifier.Segments(t, func(s string) { best = max(best, g.m.indirect.Score(s)) })
-	return best
+	return best, g.cfg.Injection.DocumentThreshold
 }
 
 func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
 	var hit *rule
-	score, text := 0.0, n.Text
+	fired, text := 0.0, n.Text
 	texts(n, func(t string) bool {
 		if hit = harmfulSet.first(t); hit != nil {
 			text = t
 			return true
 		}
-		if !enoughWords(t) {
+		u := withoutPersona(t)
+		if !enoughWords(u) {
 			return false
 		}
-		if s := g.m.harmful.Score(t); s > score {
-			score, text = s, t
+		if s := g.m.harmful.Score(u); s > fired && s >= evidenceThreshold(g.cfg.Harmful.Threshold, countWords(u)) {
+			fired, text = s, t
 		}
 		return false
 	})
 	switch {
 	case hit != nil:
 		return g.verdict(out, g.harmfulAction(hit.Category, g.cfg.Harmful.Action), Verdict{Guard: GuardHarmful, Rule: hit.ID, Score: 1, Category: hit.Category})
-	case score >= g.cfg.Harmful.Threshold:
+	case fired > 0:
 		cat := hintCategory(text)
-		return g.verdict(out, g.harmfulAction(cat, g.cfg.Harmful.Action), Verdict{Guard: GuardHarmful, Rule: "classifier", Score: round(score), Category: cat})
+		return g.verdict(out, g.harmfulAction(cat, g.cfg.Harmful.Action), Verdict{Guard: GuardHarmful, Rule: "classifier", Score: round(fired), Category: cat})
 	}
 	return out
 }

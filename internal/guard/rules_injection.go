@@ -8,6 +8,13 @@ const imperative = `(?:^|[.!?:;\n"'\-*#>\]\)}=]\s*|\b(?:please|now|just|so|and|t
 // imperativePre is imperative for the bytes before an anchored literal.
 const imperativePre = `(?:^\s*|[.!?:;\n"'\-*#>\]\)}=\x00]\s*|\b(?:please|now|just|so|and|then|also|first|simply|kindly)\s+|,\s*)`
 
+// promptWords names a model's instructions after "your" or "the", with up
+// to three qualifiers ("your full original system prompt").
+const promptWords = `(?:(?:full|entire|exact|complete|original|initial|hidden|secret|first|starting|system|developer|pre-?|confidential|configuration|internal|real)\s+){0,3}(?:system prompt|system message|developer message|pre-?prompt|prompt|instructions|guidelines|directives|rules you were given)\b`
+
+// promptAbove points at the text before the user's message.
+const promptAbove = `\b(?:instructions|text|words|everything|content|message)s?\s+(?:you were given|above|before (?:this|my)|preceding)`
+
 // injectionRules detect direct prompt injection and jailbreaks in system,
 // user and assistant messages.
 var injectionRules = []rule{
@@ -16,10 +23,18 @@ var injectionRules = []rule{
 		imperativePre,
 		`(?:ignore|disregard|forget(?: about)?|override|skip|abandon|bypass|drop|discard|set aside|stop following|do not follow|don't follow|never mind)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|original|initial|system|developer|safety|existing|old|all|any)\b[^.\n]{0,25}?\b(?:instructions?|directions?|rules|guidelines|prompts?|commands?|constraints|policies|guardrails|programming|context|orders|directives)\b`),
 	anchored("PI-002", "prompt_extraction",
-		[]string{"print", "repeat", "output", "reveal", "show", "display", "dump", "tell me", "write out", "leak", "recite", "echo", "give me", "share", "expose", "list", "what is", "what are", "what was", "what were", "what's", "encode", "translate", "spell out"},
+		[]string{"print", "repeat", "output", "reveal", "show", "display", "dump", "tell me", "write out", "leak", "recite", "echo", "give me", "share", "expose", "list", "encode", "translate", "spell out"},
 		``,
-		`(?:print|repeat|output|reveal|show|display|dump|tell me|write out|leak|recite|echo|give me|share|expose|list|what (?:is|are|was|were)|what's|encode|translate|spell out)\b[^.\n]{0,40}?(?:\b(?:your|the)\s+(?:(?:full|entire|exact|complete|original|initial|hidden|secret|first|starting|system|developer|pre-?|confidential|configuration|internal|real)\s+){0,3}(?:system prompt|system message|developer message|pre-?prompt|prompt|instructions|guidelines|directives|rules you were given)\b|\b(?:instructions|text|words|everything|content|message)s?\s+(?:you were given|above|before (?:this|my)|preceding))`).
+		`(?:print|repeat|output|reveal|show|display|dump|tell me|write out|leak|recite|echo|give me|share|expose|list|encode|translate|spell out)\b[^.\n]{0,40}?(?:\b(?:your|the)\s+`+promptWords+`|`+promptAbove+`)`).
 		with(`\byour\b|\babove\b|before (?:this|my)|\bsystem prompt\b|you were given`),
+	// A question asks for this conversation's prompt when it says "your",
+	// points above, or ends at "the system prompt" ("what is the system
+	// prompt?"); a question about system prompts in general ("what is the
+	// system prompt of a chatbot?") is not an extraction.
+	anchored("PI-002", "prompt_extraction",
+		[]string{"what is", "what are", "what was", "what were", "what's"},
+		``,
+		`(?:what (?:is|are|was|were)|what's)\b[^.\n]{0,40}?(?:\byour\s+`+promptWords+`|\bthe\s+`+promptWords+`\s*(?:[?.!]|$|\b(?:here|now|in this (?:chat|conversation)|you (?:have|were given|got|use|are using|follow))\b)|`+promptAbove+`)`),
 	newRule("PI-003", "direct_injection",
 		[]string{"new", "real", "actual", "updated", "true"},
 		imperative+`(?:(?:your|the|my)\s+)?(?:new|updated|real|actual|true)\s+(?:instructions?|task|objective|goal|orders|directives?)\s*(?:is|are|:)`),

@@ -1,0 +1,53 @@
+package guard
+
+import (
+	"regexp"
+	"strings"
+)
+
+// minEvidenceWords is the length from which a classifier score alone
+// blocks at the configured threshold. On shorter texts a linear model over
+// n-grams reads a handful of features, so its own weights for "can you
+// ... me" or "what is" decide the score ("What is supply and demand?"
+// scored 0.435 as an attack); there the threshold rises towards 1 in
+// proportion to the missing words. Chosen on the calibration part
+// (docs/evaluation.md). Rules fire on texts of any length.
+const minEvidenceWords = 12
+
+// evidenceThreshold is the classifier threshold for a text of words
+// words: th from minEvidenceWords on, rising linearly to 1 below.
+func evidenceThreshold(th float64, words int) float64 {
+	if words >= minEvidenceWords || th >= 1 {
+		return th
+	}
+	return max(th, 1-(1-th)*float64(words)/minEvidenceWords)
+}
+
+// countWords counts runs of non-space bytes.
+func countWords(t string) int {
+	n, in := 0, false
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		space := c == ' ' || c == '\n' || c == '\t' || c == '\r'
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
+}
+
+// personaFrame is a role-play opener: "act as", "pretend you are",
+// "I want you to act as", "let's role-play:", after an optional softener.
+var personaFrame = regexp.MustCompile(`^\s*(?:(?:please|ok(?:ay)?|now|so|hey|can you|could you|would you|will you|i want you to|i'd like you to|i would like you to)[\s,]+)*(?:act as|acting as|pretend (?:to be|you are|you're|that you are)|imagine (?:you are|you're|that you are)|you are now|you're now|you are|you're|role-?play as|play the role of|let's role-?play\s*[:,-]?\s*(?:you are|you're)?)\s+`)
+
+// withoutPersona returns t without a leading role-play frame, so the
+// classifiers judge what the persona is asked to do, not the frame that
+// every role-play request shares with persona jailbreaks. The jailbreak
+// rules (JB-*) still see the whole text.
+func withoutPersona(t string) string {
+	if m := personaFrame.FindStringIndex(t); m != nil {
+		return strings.TrimSpace(t[m[1]:])
+	}
+	return t
+}
