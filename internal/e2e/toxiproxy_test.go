@@ -20,21 +20,30 @@ import (
 // simulator.
 type faultProxy struct {
 	*toxiproxy.Proxy
+	sim *sim.Server
 }
 
 // newFaultProxy starts a simulator and a toxiproxy proxy in front of it;
 // both stop with the test.
 func newFaultProxy(t *testing.T) *faultProxy {
 	t.Helper()
-	srv := httptest.NewServer(sim.New(sim.Options{Seed: 7}))
+	s := sim.New(sim.Options{Seed: 7})
+	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
+	return &faultProxy{Proxy: newToxiproxy(t, "sim", srv.Listener.Addr().String()), sim: s}
+}
+
+// newToxiproxy starts a toxiproxy proxy, on a loopback port, to target; it
+// stops with the test.
+func newToxiproxy(t *testing.T, name, target string) *toxiproxy.Proxy {
+	t.Helper()
 	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
-	p := toxiproxy.NewProxy(server, "sim", "127.0.0.1:0", srv.Listener.Addr().String())
+	p := toxiproxy.NewProxy(server, name, "127.0.0.1:0", target)
 	if err := p.Start(); err != nil {
 		t.Fatalf("toxiproxy: %v", err)
 	}
 	t.Cleanup(p.Stop)
-	return &faultProxy{p}
+	return p
 }
 
 // url is the upstream URL through the proxy.
@@ -43,7 +52,14 @@ func (p *faultProxy) url() string { return "http://" + p.Listen + "/v1" }
 // addToxic adds a toxic on the answers (downstream), from its JSON.
 func (p *faultProxy) addToxic(t *testing.T, typ, attributes string) {
 	t.Helper()
-	body := `{"name":"` + typ + `","type":"` + typ + `","stream":"downstream","attributes":` + attributes + `}`
+	addToxic(t, p.Proxy, "downstream", typ, attributes)
+}
+
+// addToxic adds a toxic to one direction of p: "upstream" is what the
+// proxy's client sends (requests), "downstream" what it receives (answers).
+func addToxic(t *testing.T, p *toxiproxy.Proxy, direction, typ, attributes string) {
+	t.Helper()
+	body := `{"name":"` + typ + `-` + direction + `","type":"` + typ + `","stream":"` + direction + `","attributes":` + attributes + `}`
 	if _, err := p.Toxics.AddToxicJson(strings.NewReader(body)); err != nil {
 		t.Fatalf("toxic %s: %v", body, err)
 	}
@@ -61,39 +77,48 @@ type toxicCase struct {
 	name       string
 	toxic      string // toxic type; empty: none
 	attributes string
-	down       bool   // the proxy is disabled before the requests
-	timeouts   string // the upstream's timeouts
-	knobs      string // x_sim of both requests
-	plain      want
-	stream     want
-	minTime    time.Duration // each request takes at least this long
+	// direction is the toxiproxy stream the toxic is on: "downstream" (the
+	// default) is the simulator's answer, "upstream" the gateway's request.
+	direction string
+	pad       int    // bytes of padding in each request body
+	down      bool   // the proxy is disabled before the requests
+	timeouts  string // the upstream's timeouts
+	knobs     string // x_sim of both requests
+	plain     want
+	stream    want
+	minTime   time.Duration // each request takes at least this long
 	// metric, with its labels, must grow by 2 (one per request).
 	metric []string
+	// whole: the simulator must have received the whole body of both
+	// requests; otherwise it must have received neither whole.
+	whole bool
 }
 
 // TestToxiproxyFaults puts toxiproxy between the gateway and the simulator
-// and checks, for each fault, a non-streaming and a streaming request: the
-// status and OpenAI-style error, a terminal error event (never [DONE]) for
-// a stream cut after it began, the metric that counts the outcome, and that
-// no goroutine outlives the requests. It counts goroutines, so it does not
-// run in parallel with other tests.
+// and checks, for each fault on the answers or on the requests, a
+// non-streaming and a streaming request: the status and OpenAI-style error,
+// a terminal error event (never [DONE]) for a stream cut after it began,
+// exactly one audit record with that status, error code and the tokens
+// produced, the metric that counts the outcome, and that no goroutine
+// outlives the requests. It counts goroutines, so it does not run in
+// parallel with other tests.
 func TestToxiproxyFaults(t *testing.T) {
 	cases := []toxicCase{
 		{name: "latency", toxic: "latency", attributes: `{"latency":200}`,
-			plain: want{status: 200}, stream: want{status: 200}, minTime: 200 * time.Millisecond,
+			plain: want{status: 200}, stream: want{status: 200}, minTime: 200 * time.Millisecond, whole: true,
 			metric: []string{"rampart_requests_total", `route="r"`, `code="2xx"`}},
-		{name: "reset_peer", toxic: "reset_peer", attributes: `{"timeout":50}`,
+		{name: "reset_peer", toxic: "reset_peer", attributes: `{"timeout":50}`, whole: true,
 			plain:  want{status: 502, code: "upstream_error"},
 			stream: want{status: 502, code: "upstream_error"},
 			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_error"`}},
-		{name: "timeout", toxic: "timeout", attributes: `{"timeout":0}`, timeouts: "first_byte: 400ms",
+		{name: "timeout", toxic: "timeout", attributes: `{"timeout":0}`, timeouts: "first_byte: 400ms", whole: true,
 			plain:  want{status: 504, code: "upstream_timeout"},
 			stream: want{status: 504, code: "upstream_timeout"}, minTime: 400 * time.Millisecond,
 			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_timeout"`}},
-		{name: "slicer", toxic: "slicer", attributes: `{"average_size":12,"size_variation":8,"delay":100}`,
+		{name: "slicer", toxic: "slicer", attributes: `{"average_size":12,"size_variation":8,"delay":100}`, whole: true,
 			plain: want{status: 200}, stream: want{status: 200},
 			metric: []string{"rampart_requests_total", `route="r"`, `code="2xx"`}},
-		{name: "limit_data", toxic: "limit_data", attributes: `{"bytes":2000}`,
+		{name: "limit_data", toxic: "limit_data", attributes: `{"bytes":2000}`, whole: true,
 			knobs:  `{"answer_tokens":800}`,
 			plain:  want{status: 502, code: "upstream_error"},
 			stream: want{status: 200, code: "upstream_stream_broken", broken: true},
@@ -102,6 +127,30 @@ func TestToxiproxyFaults(t *testing.T) {
 			plain:  want{status: 502, code: "upstream_unreachable"},
 			stream: want{status: 502, code: "upstream_unreachable"},
 			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_unreachable"`}},
+
+		// The same faults on the request, gateway to simulator.
+		{name: "request latency", toxic: "latency", attributes: `{"latency":200}`, direction: "upstream",
+			plain: want{status: 200}, stream: want{status: 200}, minTime: 200 * time.Millisecond, whole: true,
+			metric: []string{"rampart_requests_total", `route="r"`, `code="2xx"`}},
+		// The connection is reset while the gateway is still sending a
+		// large body.
+		{name: "request reset_peer", toxic: "reset_peer", attributes: `{"timeout":20}`, direction: "upstream",
+			pad:    2 << 20,
+			plain:  want{status: 502, code: "upstream_error"},
+			stream: want{status: 502, code: "upstream_error"},
+			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_error"`}},
+		// The proxy passes the first 1000 bytes of the body, then closes.
+		{name: "request limit_data", toxic: "limit_data", attributes: `{"bytes":1000}`, direction: "upstream",
+			pad:    64 << 10,
+			plain:  want{status: 502, code: "upstream_error"},
+			stream: want{status: 502, code: "upstream_error"},
+			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_error"`}},
+		// The request never reaches the simulator.
+		{name: "request timeout", toxic: "timeout", attributes: `{"timeout":0}`, direction: "upstream",
+			timeouts: "first_byte: 400ms",
+			plain:    want{status: 504, code: "upstream_timeout"},
+			stream:   want{status: 504, code: "upstream_timeout"}, minTime: 400 * time.Millisecond,
+			metric: []string{"rampart_upstream_errors_total", `upstream="sim"`, `code="upstream_timeout"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runToxicCase(t, tc) })
@@ -120,7 +169,11 @@ func runToxicCase(t *testing.T, tc toxicCase) {
 	before := metric(e.metrics(), tc.metric[0], tc.metric[1:]...)
 	base := ownGoroutines()
 	if tc.toxic != "" {
-		p.addToxic(t, tc.toxic, tc.attributes)
+		direction := tc.direction
+		if direction == "" {
+			direction = "downstream"
+		}
+		addToxic(t, p.Proxy, direction, tc.toxic, tc.attributes)
 	}
 	if tc.down {
 		p.Stop()
@@ -128,6 +181,9 @@ func runToxicCase(t *testing.T, tc toxicCase) {
 	extra := ""
 	if tc.knobs != "" {
 		extra = `,"x_sim":` + tc.knobs
+	}
+	if tc.pad > 0 {
+		extra += `,"user":"` + strings.Repeat("p", tc.pad) + `"`
 	}
 	for _, stream := range []bool{false, true} {
 		w := tc.plain
@@ -151,6 +207,10 @@ func runToxicCase(t *testing.T, tc toxicCase) {
 		if resp.StatusCode != w.status {
 			t.Fatalf("stream=%v: status %d, want %d: %.300s", stream, resp.StatusCode, w.status, body)
 		}
+		// One audit record, with the status the client saw, the error
+		// code (of the terminal event for a broken stream) and the tokens
+		// the answer held.
+		e.checkAudit(t, resp.Header.Get("X-Request-Id"), auditWant{status: w.status, code: w.code, tokens: w.status == 200})
 		switch {
 		case w.status != 200:
 			checkAPIError(t, resp, body, w.status, w.code)
@@ -176,7 +236,16 @@ func runToxicCase(t *testing.T, tc toxicCase) {
 	if got := metric(e.metrics(), tc.metric[0], tc.metric[1:]...) - before; got != 2 {
 		t.Errorf("%v grew by %v, want 2", tc.metric, got)
 	}
-	if tc.toxic == "latency" {
+	whole := 0
+	for _, r := range p.sim.Requests() {
+		if json.Valid(r.Body) {
+			whole++
+		}
+	}
+	if want := map[bool]int{true: 2, false: 0}[tc.whole]; whole != want {
+		t.Errorf("the simulator received %d whole requests, want %d", whole, want)
+	}
+	if tc.toxic == "latency" && tc.direction == "" {
 		// Both answers waited for the toxic's latency before their first byte.
 		if ttft := metric(e.metrics(), "rampart_time_to_first_token_seconds_sum", `route="r"`); ttft < 0.4 {
 			t.Errorf("time to first token sums to %vs, want at least 0.4s", ttft)

@@ -335,15 +335,17 @@ func (s limitStage) Check(ctx context.Context, c *proxy.Call) error {
 // settledUsage is what a finished request is charged: the upstream's usage,
 // or, when the client went away before the upstream reported it, what was
 // reserved for the part that reached the upstream (the prompt once the
-// request was sent, the output too once the answer had started), so that
-// leaving early cannot dodge a budget.
+// request was sent, the output too once the answer had started, or the
+// tokens relayed if more), so that leaving early cannot dodge a budget.
+// The upstream's usage always counts the prompt; a usage without prompt
+// tokens is the relay's count of a stream cut short.
 func settledUsage(rec *record.Record, reserved limits.Usage) limits.Usage {
-	if rec.Usage != (record.Usage{}) || rec.Status != 499 || rec.Upstream == "" {
+	if rec.Usage.PromptTokens > 0 || rec.Status != 499 || rec.Upstream == "" {
 		return limits.UsageFrom(rec.Usage)
 	}
 	u := limits.Usage{InputTokens: reserved.InputTokens}
 	if rec.TTFT > 0 {
-		u.OutputTokens = reserved.OutputTokens
+		u.OutputTokens = max(reserved.OutputTokens, int64(rec.Usage.CompletionTokens))
 	}
 	return u
 }

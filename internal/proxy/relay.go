@@ -13,8 +13,10 @@ import (
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/reasoning"
+	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
 	"github.com/rampart-gw/rampart/internal/sse"
+	"github.com/rampart-gw/rampart/internal/tokenizer"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
 
@@ -219,6 +221,12 @@ type streamer struct {
 	heartbeat time.Duration
 	timer     *time.Timer
 
+	// est counts the tokens relayed, produced and reasoning the part of
+	// them that was reasoning: the record's usage when the stream ends
+	// before the upstream reports its own.
+	est                 tokenizer.Estimator
+	produced, reasoning int
+
 	renderers []*reasoning.Renderer
 	finished  []bool // a choice's finish_reason was seen
 	filters   *filterChain
@@ -245,7 +253,9 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		heartbeat: rt.Heartbeat,
 		buf:       make([]byte, 0, 1024),
 		filters:   ex.filterChain(ctx, rt, tgt),
+		est:       tokenizer.ForModel(rt.UpstreamModel(req.Model, tgt)),
 	}
+	defer st.countUsage()
 	st.policy, st.mode = textPolicy(req.Endpoint, rt, tgt)
 	h := ex.w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}
@@ -311,6 +321,16 @@ func (st *streamer) event(data []byte) bool {
 	}
 	if c.Usage != nil {
 		rec.Usage = *c.Usage
+	}
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		n := st.est.Count(ch.Reasoning)
+		st.reasoning += n
+		n += st.est.Count(ch.Content)
+		for _, a := range ch.ToolCallArgs {
+			n += st.est.Count(a)
+		}
+		st.produced += n
 	}
 	if c.Model != "" && rec.ModelServed == "" {
 		rec.ModelServed = c.Model
@@ -440,6 +460,19 @@ func (st *streamer) finishRenderers() bool {
 		}
 	}
 	return true
+}
+
+// countUsage records the tokens relayed so far as the completion's usage
+// when the upstream reported none (the stream broke, or the client left,
+// before its usage chunk). The prompt's tokens stay unknown: 0.
+func (st *streamer) countUsage() {
+	rec := st.ex.rec
+	if rec.Usage != (record.Usage{}) || st.produced == 0 {
+		return
+	}
+	rec.Usage.CompletionTokens = st.produced
+	rec.Usage.ReasoningTokens = st.reasoning
+	rec.Usage.TotalTokens = st.produced
 }
 
 // upstreamEnded handles the end of the upstream body before [DONE].
