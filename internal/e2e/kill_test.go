@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampart-gw/rampart/internal/killswitch"
 	"github.com/rampart-gw/rampart/internal/sim"
+	"github.com/rampart-gw/rampart/internal/store"
 )
 
 // adminPost sends a JSON body to the admin API.
@@ -101,8 +102,13 @@ func TestKillSwitch(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("streams ended %v after the kill", time.Since(t0))
-	// The kill is persisted in the data folder: a restart keeps it.
-	ks, err := killswitch.Open(e.dataDir()+"/killswitch.json", nil)
+	// The kill is persisted in the store: a restart keeps it.
+	st, err := store.OpenSQLite(ctx, e.dataDir()+"/rampart.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ks, err := killswitch.Open(ctx, killswitch.Options{Store: st.Kills()})
 	if err != nil {
 		t.Fatal(err)
 	}

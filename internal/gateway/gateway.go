@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	if err := g.openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := g.openKillSwitch(cfg.DataDir); err != nil {
+	if err := g.openKillSwitch(ctx, cfg); err != nil {
 		g.closeStore()
 		return nil, err
 	}
@@ -374,9 +374,19 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	} else {
 		close(kdone)
 	}
+	// The watcher reloads on file changes; it is stopped and waited for
+	// before shutdown reads the configuration's state.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	wdone := make(chan struct{})
 	if g.watcher != nil {
-		go g.watch(ctx)
+		go func() { g.watch(wctx); close(wdone) }()
+	} else {
+		close(wdone)
 	}
+	// Kills and revivals made by other instances, until the store closes.
+	ksdone := make(chan struct{})
+	go func() { g.kill.Run(kctx); close(ksdone) }()
 	stopHealth := g.runHealth()
 	var err error
 	select {
@@ -386,6 +396,8 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	// Not ready any more: load balancers stop sending new requests while
 	// those in flight finish.
 	g.draining.Store(true)
+	wcancel()
+	<-wdone
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	_ = g.client.Shutdown(sctx)
@@ -399,6 +411,7 @@ func (g *Gateway) Run(ctx context.Context, grace time.Duration) error {
 	case <-time.After(5 * time.Second):
 		g.log.Warn("the key service did not stop within 5s")
 	}
+	<-ksdone
 	if be := g.prev.backend; be != nil && be.client != nil {
 		_ = be.client.Close()
 	}

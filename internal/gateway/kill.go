@@ -1,25 +1,50 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"sort"
 
 	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/health"
 	"github.com/rampart-gw/rampart/internal/killswitch"
+	"github.com/rampart-gw/rampart/internal/store"
 	"github.com/rampart-gw/rampart/internal/upstream"
 )
 
-// openKillSwitch loads the kill switch persisted in the data folder, so
-// that a kill survives a restart.
-func (g *Gateway) openKillSwitch(dataDir string) error {
-	ks, err := killswitch.Open(filepath.Join(dataDir, "killswitch.json"), func(ev killswitch.Event) {
-		g.log.Warn("kill switch "+ev.Action, "target", ev.Target, "actor", ev.Actor, "reason", ev.Reason)
-		g.alerts.Raise(alert.KillSwitchChanged(ev.Target, ev.Action, ev.Actor, ev.Reason))
+// openKillSwitch loads the kill switch from the store, so that a kill
+// survives a restart and reaches every instance sharing the store. The
+// kills file of older versions in the data folder is imported once. When
+// neither API keys nor audit opened the store, it is opened here for the
+// kill switch alone.
+func (g *Gateway) openKillSwitch(ctx context.Context, cfg *config.Config) error {
+	if g.store == nil {
+		path := cfg.Store.SQLite
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "rampart.db")
+		}
+		st, err := store.OpenSQLite(ctx, path)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		g.store = st
+	}
+	ks, err := killswitch.Open(ctx, killswitch.Options{
+		Store:      g.store.Kills(),
+		ImportFile: filepath.Join(cfg.DataDir, "killswitch.json"),
+		Cause:      upstream.ErrKilled,
+		Log:        g.log,
+		OnFlip: func(ev killswitch.Event) {
+			g.log.Warn("kill switch "+ev.Action, "target", ev.Target, "actor", ev.Actor, "reason", ev.Reason,
+				"from_other_instance", ev.Remote)
+			g.alerts.Raise(alert.KillSwitchChanged(ev.Target, ev.Action, ev.Actor, ev.Reason))
+		},
 	})
 	if err != nil {
 		return err
@@ -59,7 +84,7 @@ func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.kill.Kill(kr.Target, kr.Actor, kr.Reason, upstream.ErrKilled); err != nil {
-		apierr.Write(w, err)
+		g.writeKillStoreError(w, "kill", kr, err)
 		return
 	}
 	g.serveKills(w, r)
@@ -76,10 +101,19 @@ func (g *Gateway) serveRevive(w http.ResponseWriter, r *http.Request) {
 				"That target is not killed."))
 			return
 		}
-		apierr.Write(w, err)
+		g.writeKillStoreError(w, "revive", kr, err)
 		return
 	}
 	g.serveKills(w, r)
+}
+
+// writeKillStoreError answers a flip that could not be saved: nothing
+// changed, so the caller must retry.
+func (g *Gateway) writeKillStoreError(w http.ResponseWriter, action string, kr killRequest, err error) {
+	g.log.Error("kill switch "+action+" refused: the store write failed", "target", kr.Target, "actor", kr.Actor,
+		"error", err.Error())
+	apierr.Write(w, apierr.New(http.StatusInternalServerError, apierr.TypeServer, "kill_switch_not_saved",
+		"The kill switch could not be saved to the store, so nothing changed; retry."))
 }
 
 func (g *Gateway) serveKills(w http.ResponseWriter, _ *http.Request) {

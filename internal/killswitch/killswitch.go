@@ -1,7 +1,9 @@
 // Package killswitch cuts traffic to an upstream, a model, a route or
 // everything at once. A kill takes effect for new requests immediately,
-// ends the streams in flight on the killed target, and is persisted so that
-// a restart keeps it. Every flip is recorded with its actor and reason.
+// ends the streams in flight on the killed target, and is persisted in the
+// store so that a restart keeps it and every instance sharing the store
+// applies it within a poll interval. Every flip is recorded with its actor
+// and reason.
 package killswitch
 
 import (
@@ -9,16 +11,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rampart-gw/rampart/internal/store"
 )
 
 // Global is the target that cuts every upstream.
 const Global = "*"
+
+// DefaultPollInterval is how often the store is asked for flips made by
+// other instances: a kill reaches every instance within this interval plus
+// one query.
+const DefaultPollInterval = 250 * time.Millisecond
+
+const (
+	// writeTimeout bounds a flip's store write.
+	writeTimeout = 10 * time.Second
+	// errorLogEvery rate-limits the log of a failing poll.
+	errorLogEvery = 30 * time.Second
+)
 
 // Kill is one active kill.
 type Kill struct {
@@ -28,24 +44,62 @@ type Kill struct {
 	At     time.Time `json:"at"`
 }
 
+// same reports whether two kills are the same flip.
+func (k Kill) same(o Kill) bool {
+	return k.Target == o.Target && k.Actor == o.Actor && k.Reason == o.Reason && k.At.Equal(o.At)
+}
+
 // Event is one flip, for the log and the audit trail.
 type Event struct {
 	Kill
 	Action string `json:"action"` // kill or revive
+	// Remote is set when the flip was made by another instance and read
+	// from the store.
+	Remote bool `json:"remote,omitempty"`
+}
+
+// Options configure a Switch.
+type Options struct {
+	// Store persists the kills and carries them between instances. Nil
+	// keeps them in memory only (tests).
+	Store store.KillStore
+	// ImportFile is the JSON file of an older version. When it exists at
+	// Open, its kills are written to the store and it is renamed with the
+	// suffix ".imported".
+	ImportFile string
+	// OnFlip, when set, is called after every flip, local or remote.
+	OnFlip func(Event)
+	// Cause is the cancellation cause of the calls in flight that a kill
+	// made by another instance cuts.
+	Cause error
+	// PollInterval is how often Run asks the store for flips made
+	// elsewhere; zero means DefaultPollInterval.
+	PollInterval time.Duration
+	// Log receives poll errors (rate-limited); nil means slog.Default().
+	Log *slog.Logger
 }
 
 // Switch holds the active kills. It is safe for concurrent use; Killed is
 // lock-free, because every request asks it.
 type Switch struct {
-	path string
+	opts Options
 	now  func() time.Time
 
 	active atomic.Pointer[map[string]Kill]
 	static atomic.Pointer[map[string]Kill] // kills declared in the configuration
 
-	mu      sync.Mutex
+	// flip serialises changes of the kills: local flips, the application
+	// of remote ones and seq.
+	flip sync.Mutex
+	seq  int64 // the last store flip applied
+
+	// pollErrs counts failed polls since the last logged one; lastLog is
+	// when a poll error was last logged. Both are guarded by flip.
+	pollErrs int
+	lastLog  time.Time
+
+	mu      sync.Mutex // guards streams
 	streams map[*registration]struct{}
-	onFlip  func(Event)
 }
 
 // registration is one request in flight and what it uses.
@@ -57,27 +111,72 @@ type registration struct {
 // ErrUnknownTarget is returned by Revive for a target that is not killed.
 var ErrUnknownTarget = errors.New("target is not killed")
 
-// Open loads the kills persisted at path (a JSON file; created on the first
-// kill). onFlip, when set, is called after every flip.
-func Open(path string, onFlip func(Event)) (*Switch, error) {
-	s := &Switch{path: path, now: time.Now, streams: map[*registration]struct{}{}, onFlip: onFlip}
+// Open imports the kills of o.ImportFile into the store, then loads the
+// kills from the store. A store that cannot be read fails Open: the gateway
+// must not start with kills forgotten.
+func Open(ctx context.Context, o Options) (*Switch, error) {
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Cause == nil {
+		o.Cause = errors.New("killed by the kill switch")
+	}
+	s := &Switch{opts: o, now: time.Now, streams: map[*registration]struct{}{}}
 	m := map[string]Kill{}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("kill switch state: %w", err)
-	default:
-		var list []Kill
-		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("kill switch state %s: %w", path, err)
-		}
-		for _, k := range list {
-			m[k.Target] = k
+	s.active.Store(&m)
+	if o.Store == nil {
+		return s, nil
+	}
+	if o.ImportFile != "" {
+		if err := importFile(ctx, o.ImportFile, o.Store); err != nil {
+			return nil, err
 		}
 	}
-	s.active.Store(&m)
+	list, seq, err := o.Store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kill switch state: %w", err)
+	}
+	for _, r := range list {
+		m[r.Target] = fromRecord(r)
+	}
+	s.seq = seq
 	return s, nil
+}
+
+// importFile writes the kills of an older version's JSON file to st and
+// renames the file, so that the import happens once.
+func importFile(ctx context.Context, path string, st store.KillStore) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kill switch state: %w", err)
+	}
+	var list []Kill
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("kill switch state %s: %w", path, err)
+	}
+	for _, k := range list {
+		if k.Target == "" {
+			continue
+		}
+		if _, err := st.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
+			return fmt.Errorf("kill switch import of %s: %w", path, err)
+		}
+	}
+	if err := os.Rename(path, path+".imported"); err != nil {
+		return fmt.Errorf("kill switch import of %s: %w", path, err)
+	}
+	return nil
+}
+
+// fromRecord converts a stored kill.
+func fromRecord(r store.KillRecord) Kill {
+	return Kill{Target: r.Target, Actor: r.Actor, Reason: r.Reason, At: r.At.UTC()}
 }
 
 // Killed returns the kill that cuts a request to upstream for model on
@@ -98,11 +197,11 @@ func (s *Switch) Killed(upstream, model, route string) (Kill, bool) {
 }
 
 // SetStatic replaces the kills declared in the configuration. They are not
-// persisted (the file is their record) and Revive does not lift them;
-// calls in flight on a newly listed target are cancelled with cause.
+// persisted (the configuration is their record) and Revive does not lift
+// them; calls in flight on a newly listed target are cancelled with cause.
 func (s *Switch) SetStatic(targets []string, cause error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.flip.Lock()
+	defer s.flip.Unlock()
 	old := s.static.Load()
 	m := make(map[string]Kill, len(targets))
 	for _, t := range targets {
@@ -113,16 +212,16 @@ func (s *Switch) SetStatic(targets []string, cause error) {
 				continue
 			}
 		}
-		s.cancelLocked(t, cause)
-		if s.onFlip != nil {
-			s.onFlip(Event{Kill: m[t], Action: "kill"})
-		}
+		s.cancel(t, cause)
+		s.notify(Event{Kill: m[t], Action: "kill"})
 	}
 	s.static.Store(&m)
 }
 
-// cancelLocked cancels the registered calls that target cuts.
-func (s *Switch) cancelLocked(target string, cause error) {
+// cancel cancels the registered calls that target cuts.
+func (s *Switch) cancel(target string, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for r := range s.streams {
 		if target == Global || r.targets[0] == target || r.targets[1] == target || r.targets[2] == target {
 			r.cancel(cause)
@@ -130,44 +229,199 @@ func (s *Switch) cancelLocked(target string, cause error) {
 	}
 }
 
-// Kill cuts target: new requests are refused at once and streams in flight
-// on it are cancelled with cause.
+func (s *Switch) notify(ev Event) {
+	if s.opts.OnFlip != nil {
+		s.opts.OnFlip(ev)
+	}
+}
+
+// Kill cuts target: the kill is written to the store, then new requests are
+// refused and streams in flight on it are cancelled with cause. When the
+// store write fails nothing changes and the error is returned, so a kill
+// that was acknowledged is durable and reaches the other instances.
 func (s *Switch) Kill(target, actor, reason string, cause error) error {
 	if target == "" {
 		return errors.New("kill: empty target")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.flip.Lock()
+	defer s.flip.Unlock()
 	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
-	next := s.copyLocked()
-	next[target] = k
-	if err := s.persistLocked(next); err != nil {
-		return err
+	if st := s.opts.Store; st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		defer cancel()
+		if _, err := st.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
+			return fmt.Errorf("kill switch: %w", err)
+		}
 	}
+	s.applyKill(k, cause, false)
+	return nil
+}
+
+// applyKill puts k in force and cancels the calls it cuts. Called with
+// flip held.
+func (s *Switch) applyKill(k Kill, cause error, remote bool) {
+	next := s.copyActive()
+	next[k.Target] = k
 	s.active.Store(&next)
-	s.cancelLocked(target, cause)
-	if s.onFlip != nil {
-		s.onFlip(Event{Kill: k, Action: "kill"})
+	s.cancel(k.Target, cause)
+	s.notify(Event{Kill: k, Action: "kill", Remote: remote})
+}
+
+// applyRevive lifts the kill of target. Called with flip held.
+func (s *Switch) applyRevive(target, actor string, at time.Time, remote bool) {
+	next := s.copyActive()
+	delete(next, target)
+	s.active.Store(&next)
+	s.notify(Event{Kill: Kill{Target: target, Actor: actor, At: at}, Action: "revive", Remote: remote})
+}
+
+// Revive lifts the kill of target, in the store first.
+func (s *Switch) Revive(target, actor string) error {
+	s.flip.Lock()
+	defer s.flip.Unlock()
+	_, local := (*s.active.Load())[target]
+	at := s.now().UTC()
+	if st := s.opts.Store; st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		defer cancel()
+		_, err := st.Delete(ctx, target, actor, at)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Another instance revived it and the poll has not applied
+			// that yet: lift it here too.
+			if !local {
+				return ErrUnknownTarget
+			}
+		case err != nil:
+			return fmt.Errorf("kill switch: %w", err)
+		}
+	} else if !local {
+		return ErrUnknownTarget
+	}
+	if local {
+		s.applyRevive(target, actor, at, false)
 	}
 	return nil
 }
 
-// Revive lifts the kill of target.
-func (s *Switch) Revive(target, actor string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := s.copyLocked()
-	if _, ok := next[target]; !ok {
-		return ErrUnknownTarget
+// Run applies the flips made by other instances until ctx ends: every poll
+// interval it asks the store for the flips it has not seen, in one query.
+// When the store fails, the last known kills stay in force and the poll is
+// retried; the failure is logged at most every 30 s.
+func (s *Switch) Run(ctx context.Context) {
+	if s.opts.Store == nil {
+		return
 	}
-	delete(next, target)
-	if err := s.persistLocked(next); err != nil {
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Poll(ctx)
+		}
+	}
+}
+
+// Poll applies the flips made since the last poll and reports whether the
+// store answered. Run calls it; tests may call it directly.
+func (s *Switch) Poll(ctx context.Context) bool {
+	if s.opts.Store == nil {
+		return true
+	}
+	s.flip.Lock()
+	defer s.flip.Unlock()
+	qctx, cancel := context.WithTimeout(ctx, max(4*s.opts.PollInterval, time.Second))
+	defer cancel()
+	err := s.pollLocked(qctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		s.pollErrs++
+		if now := s.now(); now.Sub(s.lastLog) >= errorLogEvery {
+			s.opts.Log.LogAttrs(ctx, slog.LevelWarn,
+				"kill switch: the store cannot be read; the last known kills stay in force",
+				slog.Int("failed_polls", s.pollErrs), slog.Any("error", err))
+			s.lastLog, s.pollErrs = now, 0
+		}
+		return false
+	}
+	if s.pollErrs > 0 || !s.lastLog.IsZero() {
+		s.opts.Log.LogAttrs(ctx, slog.LevelInfo, "kill switch: the store can be read again")
+		s.lastLog, s.pollErrs = time.Time{}, 0
+	}
+	return true
+}
+
+// pollLocked reads the new flips and applies the resulting state of each
+// target they touch. Called with flip held.
+func (s *Switch) pollLocked(ctx context.Context) error {
+	st := s.opts.Store
+	changes, err := st.ChangedSince(ctx, s.seq)
+	if err != nil {
 		return err
 	}
-	s.active.Store(&next)
-	if s.onFlip != nil {
-		s.onFlip(Event{Kill: Kill{Target: target, Actor: actor, At: s.now().UTC()}, Action: "revive"})
+	if len(changes) == 0 {
+		return nil
 	}
+	if changes[0].Seq != s.seq+1 {
+		// The log was pruned past our position: read the whole state.
+		return s.resyncLocked(ctx)
+	}
+	// The last flip of each target decides its state: a kill and its
+	// revival between two polls cancel out.
+	last := map[string]store.KillChange{}
+	var order []string
+	for _, c := range changes {
+		if _, seen := last[c.Target]; !seen {
+			order = append(order, c.Target)
+		}
+		last[c.Target] = c
+	}
+	cur := *s.active.Load()
+	for _, t := range order {
+		c := last[t]
+		k, killed := cur[t]
+		switch c.Action {
+		case store.KillActionKill:
+			if nk := fromRecord(c.KillRecord); !killed || !k.same(nk) {
+				s.applyKill(nk, s.opts.Cause, true)
+			}
+		case store.KillActionRevive:
+			if killed {
+				s.applyRevive(t, c.Actor, c.At.UTC(), true)
+			}
+		}
+	}
+	s.seq = changes[len(changes)-1].Seq
+	return nil
+}
+
+// resyncLocked replaces the kills with the store's list. Called with flip
+// held.
+func (s *Switch) resyncLocked(ctx context.Context) error {
+	list, seq, err := s.opts.Store.List(ctx)
+	if err != nil {
+		return err
+	}
+	want := make(map[string]Kill, len(list))
+	for _, r := range list {
+		want[r.Target] = fromRecord(r)
+	}
+	cur := *s.active.Load()
+	for t := range cur {
+		if _, ok := want[t]; !ok {
+			s.applyRevive(t, "store", s.now().UTC(), true)
+		}
+	}
+	for t, k := range want {
+		if old, ok := cur[t]; !ok || !old.same(k) {
+			s.applyKill(k, s.opts.Cause, true)
+		}
+	}
+	s.seq = seq
 	return nil
 }
 
@@ -203,51 +457,11 @@ func (s *Switch) Register(upstream, model, route string, cancel context.CancelCa
 	}
 }
 
-func (s *Switch) copyLocked() map[string]Kill {
+func (s *Switch) copyActive() map[string]Kill {
 	cur := *s.active.Load()
 	next := make(map[string]Kill, len(cur)+1)
 	for k, v := range cur {
 		next[k] = v
 	}
 	return next
-}
-
-// persistLocked writes the kills atomically: a temporary file, fsync,
-// rename, so that a crash leaves the old state or the new one.
-func (s *Switch) persistLocked(m map[string]Kill) error {
-	if s.path == "" {
-		return nil
-	}
-	list := make([]Kill, 0, len(m))
-	for _, k := range m {
-		list = append(list, k)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Target < list[j].Target })
-	b, err := json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".killswitch-*")
-	if err != nil {
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("kill switch state: %w", err)
-	}
-	return nil
 }

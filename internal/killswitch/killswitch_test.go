@@ -3,17 +3,24 @@ package killswitch
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/store"
 )
 
 var errKilled = errors.New("killed")
 
 func TestKillReviveAndPrecedence(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "ks.json")
-	var events []Event
-	s, err := Open(path, func(e Event) { events = append(events, e) })
+	st, _ := tempStore(t)
+	ev := newEvents()
+	s, err := Open(t.Context(), Options{Store: st.Kills(), OnFlip: ev.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,32 +45,41 @@ func TestKillReviveAndPrecedence(t *testing.T) {
 		if _, got := s.Killed(tt.upstream, tt.model, tt.route); got != tt.want {
 			t.Errorf("%s: Killed = %v, want %v", tt.desc, got, tt.want)
 		}
+		if e := ev.next(t); e.Action != "kill" || e.Actor != "alice" || e.Target != tt.target || e.Remote {
+			t.Errorf("%s: kill event %+v", tt.desc, e)
+		}
 		if err := s.Revive(tt.target, "bob"); err != nil {
 			t.Fatal(err)
 		}
 		if _, got := s.Killed(tt.upstream, tt.model, tt.route); got {
 			t.Errorf("%s: still killed after revive", tt.desc)
 		}
-	}
-	if len(events) != 2*len(tests) || events[0].Actor != "alice" || events[1].Action != "revive" || events[1].Actor != "bob" {
-		t.Fatalf("events = %+v", events)
+		if e := ev.next(t); e.Action != "revive" || e.Actor != "bob" || e.Target != tt.target {
+			t.Errorf("%s: revive event %+v", tt.desc, e)
+		}
 	}
 	if err := s.Revive("nothing", "bob"); !errors.Is(err, ErrUnknownTarget) {
 		t.Fatalf("revive of an unknown target: %v", err)
 	}
+	// Its own flips, read back from the store, are not applied twice.
+	if !s.Poll(t.Context()) {
+		t.Fatal("poll failed")
+	}
+	ev.none(t)
 }
 
 func TestKillSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state", "ks.json")
-	s, err := Open(path, nil)
+	st, path := tempStore(t)
+	s, err := Open(t.Context(), Options{Store: st.Kills()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Kill("r1-sim", "alice", "incident 42", errKilled); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Open(path, nil)
+	_ = st.Close()
+	again, err := Open(t.Context(), Options{Store: openStore(t, path).Kills()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +91,7 @@ func TestKillSurvivesRestart(t *testing.T) {
 
 func TestKillCancelsMatchingCallsOnly(t *testing.T) {
 	t.Parallel()
-	s, _ := Open("", nil)
+	s, _ := Open(t.Context(), Options{})
 	ctxA, cancelA := context.WithCancelCause(context.Background())
 	ctxB, cancelB := context.WithCancelCause(context.Background())
 	defer s.Register("up-a", "m", "r", cancelA)()
@@ -98,30 +114,299 @@ func TestKillCancelsMatchingCallsOnly(t *testing.T) {
 	}
 }
 
-func TestOpenRejectsCorruptState(t *testing.T) {
+// The JSON file of an older version is imported once: its kills go to the
+// store and the file is renamed.
+func TestImportOldFile(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "ks.json")
-	s, _ := Open(path, nil)
-	_ = s.Kill("x", "a", "", errKilled)
-	if err := writeFile(path, "{not json"); err != nil {
+	st, path := tempStore(t)
+	file := filepath.Join(t.TempDir(), "killswitch.json")
+	if err := writeFile(file, `[{"target":"r1-sim","actor":"alice","reason":"incident 7","at":"2026-01-02T03:04:05Z"},
+		{"target":"*","actor":"bob","at":"2026-01-02T03:04:06Z"}]`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path, nil); err == nil {
-		t.Fatal("a corrupt state file was accepted: the gateway must not start with kills forgotten")
+	s, err := Open(t.Context(), Options{Store: st.Kills(), ImportFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, killed := s.Killed("r1-sim", "", "")
+	if !killed || k.Target != Global {
+		t.Fatalf("imported global kill: %+v %v", k, killed)
+	}
+	if got := len(s.Active()); got != 2 {
+		t.Fatalf("%d kills imported, want 2: %+v", got, s.Active())
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old file is still there: %v", err)
+	}
+	if _, err := os.Stat(file + ".imported"); err != nil {
+		t.Errorf("the old file was not renamed: %v", err)
+	}
+	// The kills are in the store, with their actor, reason and time.
+	list, _, err := openStore(t, path).Kills().List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if len(list) != 2 || list[1].Target != "r1-sim" || list[1].Actor != "alice" || list[1].Reason != "incident 7" || !list[1].At.Equal(want) {
+		t.Fatalf("stored kills: %+v", list)
+	}
+	// A revival is not undone by a second start: the file is gone.
+	if err := s.Revive(Global, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(t.Context(), Options{Store: st.Kills(), ImportFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, killed := again.Killed("other", "", ""); killed {
+		t.Fatal("the global kill came back after a restart")
 	}
 }
 
+func TestOpenRejectsCorruptImportFile(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	file := filepath.Join(t.TempDir(), "killswitch.json")
+	if err := writeFile(file, "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), Options{Store: st.Kills(), ImportFile: file}); err == nil {
+		t.Fatal("a corrupt state file was accepted: the gateway must not start with kills forgotten")
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the corrupt file was moved away: %v", err)
+	}
+}
+
+func TestOpenFailsWhenTheStoreCannotBeRead(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	f := &flakyStore{KillStore: st.Kills()}
+	f.down.Store(true)
+	if _, err := Open(t.Context(), Options{Store: f}); !errors.Is(err, errDown) {
+		t.Fatalf("Open with the store down: %v", err)
+	}
+}
+
+// twoInstances opens two switches on the same SQLite file through two
+// handles, as two gateways sharing a data folder do.
+func twoInstances(t *testing.T, wrapB func(store.KillStore) store.KillStore) (a, b *Switch, evB *events) {
+	t.Helper()
+	stA, path := tempStore(t)
+	stB := openStore(t, path)
+	var err error
+	if a, err = Open(t.Context(), Options{Store: stA.Kills()}); err != nil {
+		t.Fatal(err)
+	}
+	evB = newEvents()
+	if b, err = Open(t.Context(), Options{Store: wrapB(stB.Kills()), OnFlip: evB.add, Cause: errKilled,
+		Log: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, evB
+}
+
+func TestPollAppliesRemoteKillAndRevival(t *testing.T) {
+	t.Parallel()
+	a, b, evB := twoInstances(t, func(k store.KillStore) store.KillStore { return k })
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer b.Register("r1-sim", "m", "r", cancel)()
+	if err := a.Kill("r1-sim", "alice", "incident 7", errors.New("local cause")); err != nil {
+		t.Fatal(err)
+	}
+	if _, killed := b.Killed("r1-sim", "", ""); killed {
+		t.Fatal("killed on B before B polled")
+	}
+	if !b.Poll(t.Context()) {
+		t.Fatal("poll failed")
+	}
+	k, killed := b.Killed("r1-sim", "", "")
+	if !killed || k.Actor != "alice" || k.Reason != "incident 7" {
+		t.Fatalf("after the poll: %+v %v", k, killed)
+	}
+	if !errors.Is(context.Cause(ctx), errKilled) {
+		t.Fatalf("the call in flight on B was not cancelled with the kill cause: %v", context.Cause(ctx))
+	}
+	if e := evB.next(t); e.Action != "kill" || e.Actor != "alice" || e.Reason != "incident 7" || !e.Remote {
+		t.Fatalf("B's record of the kill: %+v", e)
+	}
+	// Nothing new: nothing applied.
+	b.Poll(t.Context())
+	evB.none(t)
+	if err := a.Revive("r1-sim", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	b.Poll(t.Context())
+	if _, killed := b.Killed("r1-sim", "", ""); killed {
+		t.Fatal("still killed on B after the revival was polled")
+	}
+	if e := evB.next(t); e.Action != "revive" || e.Actor != "bob" || !e.Remote {
+		t.Fatalf("B's record of the revival: %+v", e)
+	}
+	// A kill and its revival between two polls leave nothing behind.
+	_ = a.Kill("m", "alice", "", errKilled)
+	_ = a.Revive("m", "bob")
+	b.Poll(t.Context())
+	evB.none(t)
+	if _, killed := b.Killed("", "m", ""); killed {
+		t.Fatal("a revived kill is in force on B")
+	}
+}
+
+// B revives a target A killed before B polled: the store has it, so the
+// revival succeeds and reaches A.
+func TestReviveOfAKillNotPolledYet(t *testing.T) {
+	t.Parallel()
+	a, b, _ := twoInstances(t, func(k store.KillStore) store.KillStore { return k })
+	if err := a.Kill("u", "alice", "", errKilled); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Revive("u", "bob"); err != nil {
+		t.Fatalf("revive on B: %v", err)
+	}
+	a.Poll(t.Context())
+	if _, killed := a.Killed("u", "", ""); killed {
+		t.Fatal("A still applies the kill B revived")
+	}
+}
+
+// While the store cannot be read, the last known kills stay in force; a
+// kill that cannot be written is refused and changes nothing.
+func TestStoreDownKeepsKills(t *testing.T) {
+	t.Parallel()
+	var flaky *flakyStore
+	a, b, evB := twoInstances(t, func(k store.KillStore) store.KillStore {
+		flaky = &flakyStore{KillStore: k}
+		return flaky
+	})
+	if err := a.Kill("u", "alice", "", errKilled); err != nil {
+		t.Fatal(err)
+	}
+	b.Poll(t.Context())
+	evB.next(t)
+	flaky.down.Store(true)
+	if err := a.Revive("u", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if b.Poll(t.Context()) {
+			t.Fatal("a poll of a store that is down succeeded")
+		}
+	}
+	if _, killed := b.Killed("u", "", ""); !killed {
+		t.Fatal("a kill was dropped because the store could not be read")
+	}
+	if err := b.Kill("v", "carol", "", errKilled); !errors.Is(err, errDown) {
+		t.Fatalf("a kill that could not be stored: %v", err)
+	}
+	if _, killed := b.Killed("v", "", ""); killed {
+		t.Fatal("a kill that was refused is in force")
+	}
+	if err := b.Revive("u", "carol"); !errors.Is(err, errDown) {
+		t.Fatalf("a revival that could not be stored: %v", err)
+	}
+	evB.none(t)
+	flaky.down.Store(false)
+	if !b.Poll(t.Context()) {
+		t.Fatal("poll failed after the store came back")
+	}
+	if _, killed := b.Killed("u", "", ""); killed {
+		t.Fatal("the revival made while the store was unreachable was not applied")
+	}
+	if e := evB.next(t); e.Action != "revive" || e.Actor != "bob" {
+		t.Fatalf("revival record: %+v", e)
+	}
+}
+
+// Poll errors are logged once per interval, not once per poll.
+func TestPollErrorsAreRateLimited(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	f := &flakyStore{KillStore: st.Kills()}
+	var buf syncBuffer
+	s, err := Open(t.Context(), Options{Store: f, Log: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.down.Store(true)
+	for range 20 {
+		s.Poll(t.Context())
+	}
+	if n := strings.Count(buf.String(), "cannot be read"); n != 1 {
+		t.Fatalf("%d error lines for 20 failed polls, want 1:\n%s", n, buf.String())
+	}
+	f.down.Store(false)
+	s.Poll(t.Context())
+	if !strings.Contains(buf.String(), "can be read again") {
+		t.Fatalf("the recovery was not logged:\n%s", buf.String())
+	}
+}
+
+// A gap in the flip log (pruned) makes the poll read the whole state.
+func TestPollResyncsAfterAGap(t *testing.T) {
+	t.Parallel()
+	a, b, evB := twoInstances(t, func(k store.KillStore) store.KillStore { return prunedStore{k} })
+	_ = a.Kill("x", "alice", "", errKilled)
+	_ = a.Kill("y", "alice", "", errKilled)
+	b.Poll(t.Context())
+	for _, tgt := range []string{"x", "y"} {
+		if _, killed := b.Killed(tgt, "", ""); !killed {
+			t.Errorf("%s not killed after the resync", tgt)
+		}
+	}
+	evB.next(t)
+	evB.next(t)
+}
+
+// Run applies a remote kill within the poll interval.
+func TestRunPolls(t *testing.T) {
+	t.Parallel()
+	stA, path := tempStore(t)
+	a, _ := Open(t.Context(), Options{Store: stA.Kills()})
+	b, err := Open(t.Context(), Options{Store: openStore(t, path).Kills(), PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { b.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	t0 := time.Now()
+	_ = a.Kill(Global, "alice", "", errKilled)
+	for {
+		if _, killed := b.Killed("u", "", ""); killed {
+			break
+		}
+		if time.Since(t0) > 5*time.Second {
+			t.Fatal("the remote kill was not applied within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("remote kill applied after %v", time.Since(t0))
+}
+
 func BenchmarkKilledNoKills(b *testing.B) {
-	s, _ := Open("", nil)
+	s, _ := Open(context.Background(), Options{})
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Killed("up", "model", "route")
 	}
 }
 
+// BenchmarkPollNoChange is the cost of one poll that finds nothing new.
+func BenchmarkPollNoChange(b *testing.B) {
+	st, _ := tempStore(b)
+	s, _ := Open(context.Background(), Options{Store: st.Kills()})
+	_ = s.Kill("x", "a", "", errKilled)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Poll(context.Background())
+	}
+}
+
 func TestStaticKills(t *testing.T) {
 	t.Parallel()
-	s, _ := Open("", nil)
+	s, _ := Open(t.Context(), Options{})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer s.Register("up", "m", "r", cancel)()
 	s.SetStatic([]string{"up"}, errKilled)
@@ -141,4 +426,22 @@ func TestStaticKills(t *testing.T) {
 	if _, killed := s.Killed("up", "m", "r"); killed {
 		t.Fatal("removing the kill from the configuration did not lift it")
 	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
