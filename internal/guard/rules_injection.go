@@ -41,6 +41,18 @@ var injectionRules = []rule{
 	newRule("PI-004", "direct_injection",
 		[]string{"im_start", "[inst]", "<<sys>>", "<system>", "</system>", "system override", "system notice", "system message:", "admin override", "developer mode]", "end of user input", "<|"},
 		`<\|im_start\|>\s*system|\[/?inst\]|<<sys>>|</?system>|\bsystem (?:override|notice)\b|\bsystem message\s*:|\badmin(?:istrator)? override\b|\[developer mode\]|end of (?:user )?input|<\|(?:system|endoftext|eot_id|start_header_id)\|>`),
+	// An order to switch the model into a mode without rules. "Developer
+	// mode" on a device ("enable developer mode on my phone") is not one.
+	anchored("JB-007", "jailbreak",
+		[]string{"enable", "activate", "enter", "switch", "turn on", "unlock", "engage", "go into"},
+		imperativePre,
+		`(?:enable|activate|enter|switch (?:to|into|on)|turn on|unlock|engage|go into)\s+(?:the\s+)?(?:god|jailbreak|jailbroken|unrestricted|uncensored|unfiltered|dan|evil|chaos|developer|dev)\s+mode\b`).
+		except(`\s*(?:on|in|for|of)\b`),
+	// An order to turn off the model's own safeguards.
+	anchored("PI-005", "direct_injection",
+		[]string{"disable", "turn off", "deactivate", "remove", "switch off", "lift", "drop"},
+		imperativePre,
+		`(?:disable|turn off|deactivate|remove|switch off|lift|drop)\s+(?:all\s+(?:of\s+)?)?your\s+(?:(?:content|safety|ethical|moral)\s+)?(?:filters?|filtering|safety(?: features| settings| guidelines| rules| filters?)?|safeguards|guardrails|restrictions|guidelines|censorship|moderation|limitations|limits)\b`),
 	newRule("JB-001", "jailbreak",
 		[]string{"dan", "stan", "dude", "aim", "do anything now", "jailbr"},
 		`\b(?:you are|you're|act as|acting as|pretend to be|you will be|become|roleplay as|role-play as|simulate|called|named)\s+(?:a |an |the )?(?:dan|stan|dude|aim|anti-?dan|evil-?bot|dev-?mode|jailbreak(?:ed)?(?: ai| version| mode)?)\b|\bdan mode\b|\bstay (?:in character|as dan)\b|\bdo anything now\b[^?]{0,200}\b(?:you|your)\b|\[🔓\s*jailbreak\]|\bjailbroken\b`),
