@@ -3,24 +3,23 @@ package guard
 import (
 	"regexp"
 	"strings"
+
+	"github.com/rampart-gw/rampart/internal/guard/normalize"
 )
 
-// minEvidenceWords is the length from which a classifier score alone
+// MinEvidenceWords is the length from which a classifier score alone
 // blocks at the configured threshold. On shorter texts a linear model over
 // n-grams reads a handful of features, so its own weights for "can you
 // ... me" or "what is" decide the score ("What is supply and demand?"
 // scored 0.435 as an attack); there the threshold rises towards 1 in
 // proportion to the missing words. Chosen on the calibration part
 // (docs/evaluation.md). Rules fire on texts of any length.
-const minEvidenceWords = 12
+const MinEvidenceWords = 12
 
 // evidenceThreshold is the classifier threshold for a text of words
-// words: th from minEvidenceWords on, rising linearly to 1 below.
+// words: th from MinEvidenceWords on, rising linearly to 1 below.
 func evidenceThreshold(th float64, words int) float64 {
-	if words >= minEvidenceWords || th >= 1 {
-		return th
-	}
-	return max(th, 1-(1-th)*float64(words)/minEvidenceWords)
+	return EvidenceThreshold(th, words, MinEvidenceWords)
 }
 
 // countWords counts runs of non-space bytes.
@@ -50,4 +49,24 @@ func withoutPersona(t string) string {
 		return strings.TrimSpace(t[m[1]:])
 	}
 	return t
+}
+
+// ClassifierScores returns the attack and harmful classifier scores of a
+// user message as the input guards read it (normalised, without a leading
+// role-play frame; decoded views aside) and the number of words scored,
+// for evaluation tools that sweep thresholds.
+func (g *Guards) ClassifierScores(text string) (attack, harmful float64, words int) {
+	t := withoutPersona(normalize.Normalize(text).Text)
+	return g.m.attack.Score(t), g.m.harmful.Score(t), countWords(t)
+}
+
+// EvidenceThreshold is the threshold a classifier score alone must reach
+// on a text of words words when the evidence window is window words
+// (MinEvidenceWords in the guards): th from window words on, rising
+// linearly to 1 below. A window of 0 turns the rise off.
+func EvidenceThreshold(th float64, words, window int) float64 {
+	if words >= window || th >= 1 {
+		return th
+	}
+	return max(th, 1-(1-th)*float64(words)/float64(window))
 }

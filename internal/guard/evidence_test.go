@@ -40,7 +40,7 @@ func TestPromptExtractionQuestions(t *testing.T) {
 }
 
 // TestEvidenceThreshold: the classifier threshold is the configured one
-// from minEvidenceWords words on and rises towards 1 below.
+// from MinEvidenceWords words on and rises towards 1 below.
 func TestEvidenceThreshold(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -67,7 +67,7 @@ func TestEvidenceThreshold(t *testing.T) {
 
 // TestShortTextsNeedEvidence: a short text the attack classifier scores
 // above the configured threshold does not block on the score alone, the
-// same text padded past minEvidenceWords does, and a rule blocks a short
+// same text padded past MinEvidenceWords does, and a rule blocks a short
 // text regardless.
 func TestShortTextsNeedEvidence(t *testing.T) {
 	t.Parallel()

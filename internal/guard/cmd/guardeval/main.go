@@ -27,6 +27,8 @@ func main() {
 	syn := flag.String("synthetic", "internal/guard/testdata/synthetic.jsonl", "synthetic samples")
 	part := flag.String("part", "test", "part to evaluate: test or calibrate")
 	errs := flag.Bool("errors", false, "list the benign prompts blocked and the attacks missed, with the guards that fired")
+	everyday := flag.String("everyday", "internal/guard/testdata/everyday_handwritten.jsonl", "hand-written everyday prompts (evaluation only)")
+	short := flag.String("short", "internal/guard/testdata/short_attacks.jsonl", "hand-written short attacks (evaluation only)")
 	flag.Parse()
 	c, err := dataset.LoadCorpus(*data, *syn)
 	if err != nil {
@@ -42,11 +44,19 @@ func main() {
 		slog.Error("guards", "err", err)
 		os.Exit(1)
 	}
+	hw, err := loadHandwritten(*everyday, *short)
+	if err != nil {
+		slog.Error("load", "err", err)
+		os.Exit(1)
+	}
 	if *errs {
 		listErrors(os.Stdout, g, c, p)
+		hw.listErrors(os.Stdout, g)
 		return
 	}
 	report(os.Stdout, g, c, p)
+	hw.report(os.Stdout, g)
+	windowSweep(os.Stdout, g, c, p, hw)
 }
 
 // listErrors prints every benign prompt a guard blocked and every
