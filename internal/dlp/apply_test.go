@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 const goldenInput = `Hi, I'm reachable at jane.doe@example.com or +44 20 7946 0958.
 Card 4111 1111 1111 1111, IBAN GB82WEST12345698765432, SSN 308-63-0237.
 Server 86.231.85.193, born on 2/7/1961.
-AWS key AKIAIOSFODNN7EXAMPLE and password = "hunter2!x".
+AWS key AKIAZ7VQX2M4TB3WJQ5N and password = "hunter2!x".
 `
 
 func TestApplyGolden(t *testing.T) {

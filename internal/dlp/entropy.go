@@ -43,7 +43,7 @@ func findHighEntropy(t *input, out []Finding) []Finding {
 
 func entropyToken(s string, i, e int) (Finding, bool) {
 	v := s[i:e]
-	if len(v) < minHexLen || len(v) > 1024 || !valuePosition(s, i, e) {
+	if len(v) < minHexLen || len(v) > 1024 || !valuePosition(s, i, e) || hashContext(s, i, e) {
 		return Finding{}, false
 	}
 	f := Finding{Type: TypeHighEntropy, ByteStart: i, ByteEnd: e, Detector: "entropy"}

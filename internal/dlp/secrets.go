@@ -218,7 +218,7 @@ func matchRule(r *tokenRule, s string, i int) (Finding, bool) {
 		j++
 	}
 	n := j - i - len(r.prefix)
-	if n < r.min || n > r.max || j < len(s) && r.class(s[j]) {
+	if n < r.min || n > r.max || j < len(s) && r.class(s[j]) || fakeBody(s[i+len(r.prefix):j]) {
 		return Finding{}, false
 	}
 	typ := r.typ

@@ -14,7 +14,7 @@ var streamSamples = []struct{ desc, value string }{
 	{"ssn", "308-63-0237"},
 	{"ipv4", "86.231.85.193"},
 	{"ipv6", "fe80::1ff:fe23:4567:890a"},
-	{"aws", "AKIAIOSFODNN7EXAMPLE"},
+	{"aws", "AKIAZ7VQX2M4TB3WJQ5N"},
 	{"github", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"},
 	{"jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"},
 	{"unicode email", "jörg@example.de"},
