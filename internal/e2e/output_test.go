@@ -66,7 +66,7 @@ func TestOutputGuardStopsMalware(t *testing.T) {
 // inline layout of an Ollama route is kept.
 func TestResponseDLP(t *testing.T) {
 	t.Parallel()
-	const key = "AKIAIOSFODNN7EXAMPLE"
+	const key = "AKIAZ7VQX2M4TB3WJQ5N"
 	e := start(t, []upstreamSpec{
 		{Name: "ds", Sim: &sim.Options{}},
 		{Name: "ol", Flavor: "ollama", Sim: &sim.Options{Flavor: "ollama"}},

@@ -52,7 +52,7 @@ func TestDLPStage(t *testing.T) {
 		"dlp: {enabled: true, request: {types: {CREDIT_CARD: block}}}\n")
 	s := e.sims["sim"]
 	ctx := context.Background()
-	const email, awsKey = "jane.doe@example.com", "AKIAIOSFODNN7EXAMPLE"
+	const email, awsKey = "jane.doe@example.com", "AKIAZ7VQX2M4TB3WJQ5N"
 	prompt := "Email " + email + " the deploy key " + awsKey + " please."
 	resp, err := e.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
 		Model:    "deepseek-chat",

@@ -33,7 +33,7 @@ func captureCall(t testing.TB, body string) *proxy.Call {
 // masking.
 func TestCaptureMasksWhateverTheAction(t *testing.T) {
 	t.Parallel()
-	const email, card, key = "jane.doe@example.com", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"
+	const email, card, key = "jane.doe@example.com", "4111 1111 1111 1111", "AKIAZ7VQX2M4TB3WJQ5N"
 	body := `{"model":"m","messages":[{"role":"system","content":"mail ` + email + `"},{"role":"user","content":"card ` + card + ` key ` + key + `"}]}`
 	tests := []struct {
 		desc string
