@@ -133,22 +133,28 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 }
 
 func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
-	if cfg.Store.Postgres != "" {
-		// Refused rather than ignored: a deployment that asks for a shared
-		// store must not silently get a local one.
-		return errors.New("store.postgres: the PostgreSQL store is not available in this version; remove it to use the embedded SQLite store")
-	}
 	apiKeys := cfg.Auth.APIKeys == nil || *cfg.Auth.APIKeys
 	if !apiKeys && !cfg.Audit.On() {
 		return nil
 	}
-	path := cfg.Store.SQLite
-	if path == "" {
-		path = filepath.Join(cfg.DataDir, "rampart.db")
-	}
-	st, err := store.OpenSQLite(ctx, path)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+	var st store.Store
+	if dsn := cfg.Store.Postgres; dsn != "" {
+		// A shared store that cannot be reached fails start-up rather than
+		// falling back to a local one. The error names the user, host and
+		// database, never the password.
+		var err error
+		if st, err = store.OpenPostgres(ctx, dsn); err != nil {
+			return fmt.Errorf("store.postgres: %w", err)
+		}
+	} else {
+		path := cfg.Store.SQLite
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "rampart.db")
+		}
+		var err error
+		if st, err = store.OpenSQLite(ctx, path); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	g.store = st
 	g.openUsage(cfg)

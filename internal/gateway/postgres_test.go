@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/sim"
+)
+
+// pgGatewayConfig writes a configuration whose store is the PostgreSQL DSN
+// and loads it.
+func pgGatewayConfig(t *testing.T, dsn, upstreamURL string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rampart.yaml")
+	y := "listen: {addr: 127.0.0.1:0}\nadmin: {addr: 127.0.0.1:0, token: " + adminToken + "}\n" +
+		"data_dir: " + dir + "\n" +
+		"store: {postgres: '" + dsn + "'}\n" +
+		"upstreams: {sim: {url: " + upstreamURL + ", flavor: deepseek, api_key: " + providerKey + "}}\n" +
+		"routes: [{name: r, models: [deepseek-chat], upstreams: [sim]}]\n"
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(config.FormatErrors(err))
+	}
+	return cfg
+}
+
+// A DSN that cannot connect fails start-up with an error that names
+// store.postgres and does not show the password.
+func TestPostgresStoreUnreachableFailsStart(t *testing.T) {
+	t.Parallel()
+	const secret = "pg-pass-7c1e0b"
+	cfg := pgGatewayConfig(t, "postgres://rampart:"+secret+"@127.0.0.1:1/rampart?sslmode=disable&connect_timeout=5", "http://127.0.0.1:1/v1")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	g, err := New(ctx, cfg, Options{Log: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		g.closeStore()
+		t.Fatal("the gateway started on an unreachable PostgreSQL store")
+	}
+	t.Logf("start-up error: %v", err)
+	if !strings.HasPrefix(err.Error(), "store.postgres: ") || strings.Contains(err.Error(), secret) {
+		t.Errorf("start-up error = %q; want it to name store.postgres and hide the password", err)
+	}
+}
+
+// Two gateways on one PostgreSQL database: a key created through one
+// instance's admin API authenticates on the other.
+func TestPostgresStoreSharedByTwoGateways(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("RAMPART_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("RAMPART_TEST_POSTGRES is not set: the PostgreSQL store is not tested")
+	}
+	schema := pgGatewaySchema(t, dsn)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	dsn += sep + "search_path=" + schema
+	up := httptest.NewServer(sim.New(sim.Options{APIKey: providerKey}))
+	t.Cleanup(up.Close)
+	var gws [2]*Gateway
+	for i := range gws {
+		cfg := pgGatewayConfig(t, dsn, up.URL+"/v1")
+		ctx, cancel := context.WithCancel(context.Background())
+		g, err := New(ctx, cfg, Options{Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			cancel()
+			t.Fatalf("gateway %d: %v", i, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- g.Run(ctx, 2*time.Second) }()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+		gws[i] = g
+	}
+	req, _ := http.NewRequest("POST", "http://"+gws[0].AdminAddr()+"/admin/v1/keys", strings.NewReader(`{"name":"shared"}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Key string `json:"key"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || created.Key == "" {
+		t.Fatalf("create key on gateway 0: %d, %v", resp.StatusCode, err)
+	}
+	chat := func(g *Gateway) int {
+		req, _ := http.NewRequest("POST", "http://"+g.ClientAddr()+"/v1/chat/completions",
+			strings.NewReader(`{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+created.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := chat(gws[1]); got != http.StatusOK {
+		t.Errorf("the key created on gateway 0 gets %d on gateway 1, want 200", got)
+	}
+	if got := chat(gws[0]); got != http.StatusOK {
+		t.Errorf("the key gets %d on the gateway that created it, want 200", got)
+	}
+}
+
+// pgGatewaySchema creates a schema for one test and drops it at the end.
+func pgGatewaySchema(t *testing.T, dsn string) string {
+	t.Helper()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "rampart_gw_test_" + hex.EncodeToString(b)
+	ident := pgx.Identifier{schema}.Sanitize()
+	run := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := run(`CREATE SCHEMA ` + ident); err != nil {
+		t.Fatalf("RAMPART_TEST_POSTGRES is set but the database cannot be used: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := run(`DROP SCHEMA ` + ident + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
