@@ -22,16 +22,26 @@ import (
 // survives a restart and reaches every instance sharing the store. The
 // kills file of older versions in the data folder is imported once. When
 // neither API keys nor audit opened the store, it is opened here for the
-// kill switch alone.
+// kill switch alone, the same store they would have opened: kills must
+// reach the instances that share it.
 func (g *Gateway) openKillSwitch(ctx context.Context, cfg *config.Config) error {
 	if g.store == nil {
-		path := cfg.Store.SQLite
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "rampart.db")
-		}
-		st, err := store.OpenSQLite(ctx, path)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
+		var (
+			st  store.Store
+			err error
+		)
+		if dsn := cfg.Store.Postgres; dsn != "" {
+			if st, err = store.OpenPostgres(ctx, dsn); err != nil {
+				return fmt.Errorf("store.postgres: %w", err)
+			}
+		} else {
+			path := cfg.Store.SQLite
+			if path == "" {
+				path = filepath.Join(cfg.DataDir, "rampart.db")
+			}
+			if st, err = store.OpenSQLite(ctx, path); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
 		}
 		g.store = st
 	}
