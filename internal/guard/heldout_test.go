@@ -65,7 +65,7 @@ func TestHeldOutGoal(t *testing.T) {
 		t.Errorf("detection %.3f (want >= 0.95), false positives %.3f (want <= 0.02)", det, fp)
 	}
 	if chat == 0 || chatFP > 0.015 {
-		t.Errorf("everyday chat blocked %.3f of %d (want <= 0.015; docs/evaluation.md reports 2 of 186)", chatFP, chat)
+		t.Errorf("everyday chat blocked %.3f of %d (want <= 0.015; docs/evaluation.md reports 0 of 186)", chatFP, chat)
 	}
 }
 
