@@ -132,6 +132,10 @@ func TestToxiproxyFaults(t *testing.T) {
 		{name: "request latency", toxic: "latency", attributes: `{"latency":200}`, direction: "upstream",
 			plain: want{status: 200}, stream: want{status: 200}, minTime: 200 * time.Millisecond, whole: true,
 			metric: []string{"rampart_requests_total", `route="r"`, `code="2xx"`}},
+		// A slow link for the request: a 48 KiB body at 64 KB/s.
+		{name: "request bandwidth", toxic: "bandwidth", attributes: `{"rate":64}`, direction: "upstream",
+			pad: 48 << 10, plain: want{status: 200}, stream: want{status: 200}, minTime: 500 * time.Millisecond, whole: true,
+			metric: []string{"rampart_requests_total", `route="r"`, `code="2xx"`}},
 		// The connection is reset while the gateway is still sending a
 		// large body.
 		{name: "request reset_peer", toxic: "reset_peer", attributes: `{"timeout":20}`, direction: "upstream",
