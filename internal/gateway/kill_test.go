@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rampart-gw/rampart/internal/killswitch"
+	"github.com/rampart-gw/rampart/internal/store"
+)
+
+// downKills is a KillStore whose writes fail while down is set.
+type downKills struct {
+	store.KillStore
+	down atomic.Bool
+}
+
+func (d *downKills) Put(ctx context.Context, k store.KillRecord) (int64, error) {
+	if d.down.Load() {
+		return 0, errors.New("database is locked")
+	}
+	return d.KillStore.Put(ctx, k)
+}
+
+func (d *downKills) Delete(ctx context.Context, target, actor string, at time.Time) (int64, error) {
+	if d.down.Load() {
+		return 0, errors.New("database is locked")
+	}
+	return d.KillStore.Delete(ctx, target, actor, at)
+}
+
+// A kill or revival the store cannot save is refused with a 500
+// OpenAI-style error and changes nothing.
+func TestAdminKillRefusedWhenTheStoreWriteFails(t *testing.T) {
+	t.Parallel()
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	kills := &downKills{KillStore: st.Kills()}
+	ks, err := killswitch.Open(t.Context(), killswitch.Options{Store: kills})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{log: slog.New(slog.DiscardHandler), kill: ks}
+	post := func(h http.HandlerFunc, body string) (int, string) {
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest(http.MethodPost, "/admin/v1/kill", strings.NewReader(body)))
+		return rec.Code, rec.Body.String()
+	}
+	errorCode := func(body string) string {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+				Type string `json:"type"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatalf("not an OpenAI-style error: %s", body)
+		}
+		return e.Error.Code
+	}
+
+	kills.down.Store(true)
+	status, body := post(g.serveKill, `{"target":"sim","actor":"alice"}`)
+	if status != 500 || errorCode(body) != "kill_switch_not_saved" {
+		t.Fatalf("kill with the store down: %d %s", status, body)
+	}
+	if _, killed := ks.Killed("sim", "", ""); killed {
+		t.Fatal("a kill that was not saved is in force")
+	}
+
+	kills.down.Store(false)
+	if status, body := post(g.serveKill, `{"target":"sim","actor":"alice"}`); status != 200 {
+		t.Fatalf("kill: %d %s", status, body)
+	}
+	kills.down.Store(true)
+	status, body = post(g.serveRevive, `{"target":"sim","actor":"bob"}`)
+	if status != 500 || errorCode(body) != "kill_switch_not_saved" {
+		t.Fatalf("revive with the store down: %d %s", status, body)
+	}
+	if _, killed := ks.Killed("sim", "", ""); !killed {
+		t.Fatal("a revival that was not saved lifted the kill")
+	}
+}
