@@ -72,7 +72,7 @@ func pgConfig(dsn string) (*pgxpool.Config, error) {
 	if err != nil {
 		// The parser's message quotes the DSN; its redaction is best
 		// effort, so none of it is repeated here.
-		return nil, errors.New("open postgres: the DSN cannot be parsed; use postgres://user:password@host:port/db?sslmode=... or host=... user=... password=... dbname=...")
+		return nil, errors.New("open postgres: the DSN cannot be parsed (expected postgres://USER:PASSWORD@HOST:PORT/DB or host=HOST user=USER password=PASSWORD dbname=DB)")
 	}
 	cc := cfg.ConnConfig
 	if cc.ConnectTimeout == 0 {
