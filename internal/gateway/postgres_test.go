@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,38 @@ func TestPostgresStoreSharedByTwoGateways(t *testing.T) {
 	if got := chat(gws[0]); got != http.StatusOK {
 		t.Errorf("the key gets %d on the gateway that created it, want 200", got)
 	}
+	// A kill flipped on gateway 0 reaches gateway 1 through the store.
+	if status, body := doBody(t, "POST", "http://"+gws[0].AdminAddr()+"/admin/v1/kill", `{"target":"sim","reason":"test"}`); status != http.StatusOK {
+		t.Fatalf("kill on gateway 0: %d %s", status, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := doBody(t, "GET", "http://"+gws[1].AdminAddr()+"/admin/v1/kill", "")
+		if strings.Contains(body, `"sim"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway 1 never saw the kill: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := chat(gws[1]); got == http.StatusOK {
+		t.Error("gateway 1 still serves a killed upstream")
+	}
+}
+
+// doBody sends an admin request with a JSON body.
+func doBody(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // pgGatewaySchema creates a schema for one test and drops it at the end.
