@@ -22,10 +22,11 @@ func evidenceThreshold(th float64, words int) float64 {
 	return EvidenceThreshold(th, words, MinEvidenceWords)
 }
 
-// countWords counts runs of non-space bytes.
-func countWords(t string) int {
+// countWords counts runs of non-space bytes, stopping at limit: the
+// threshold only needs to know whether a text is shorter than the window.
+func countWords(t string, limit int) int {
 	n, in := 0, false
-	for i := 0; i < len(t); i++ {
+	for i := 0; i < len(t) && n < limit; i++ {
 		c := t[i]
 		space := c == ' ' || c == '\n' || c == '\t' || c == '\r'
 		if !space && !in {
@@ -57,7 +58,7 @@ func withoutPersona(t string) string {
 // for evaluation tools that sweep thresholds.
 func (g *Guards) ClassifierScores(text string) (attack, harmful float64, words int) {
 	t := withoutPersona(normalize.Normalize(text).Text)
-	return g.m.attack.Score(t), g.m.harmful.Score(t), countWords(t)
+	return g.m.attack.Score(t), g.m.harmful.Score(t), countWords(t, len(t))
 }
 
 // EvidenceThreshold is the threshold a classifier score alone must reach

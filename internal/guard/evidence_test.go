@@ -60,7 +60,7 @@ func TestEvidenceThreshold(t *testing.T) {
 			t.Errorf("evidenceThreshold(%v, %d) = %v, want %v", c.th, c.words, got, c.want)
 		}
 	}
-	if countWords("  a b\tc\nd  ") != 4 || countWords("") != 0 {
+	if countWords("  a b\tc\nd  ", 100) != 4 || countWords("", 100) != 0 || countWords("a b c d", 2) != 2 {
 		t.Error("countWords miscounts")
 	}
 }

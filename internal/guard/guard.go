@@ -237,7 +237,7 @@ func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result)
 func (g *Guards) attackScore(t string, doc bool) (score, threshold float64) {
 	if !doc {
 		t = withoutPersona(t)
-		return g.m.attack.Score(t), evidenceThreshold(g.cfg.Injection.Threshold, countWords(t))
+		return g.m.attack.Score(t), evidenceThreshold(g.cfg.Injection.Threshold, countWords(t, MinEvidenceWords))
 	}
 	best := 0.0
 	classifier.Segments(t, func(s string) { best = max(best, g.m.indirect.Score(s)) })
@@ -256,7 +256,7 @@ func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
 		if !enoughWords(u) {
 			return false
 		}
-		if s := g.m.harmful.Score(u); s > fired && s >= evidenceThreshold(g.cfg.Harmful.Threshold, countWords(u)) {
+		if s := g.m.harmful.Score(u); s > fired && s >= evidenceThreshold(g.cfg.Harmful.Threshold, countWords(u, MinEvidenceWords)) {
 			fired, text = s, t
 		}
 		return false
