@@ -78,7 +78,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, db *testDB)) {
 
 // pgTestDSN returns the test database's DSN, or skips the test when none
 // is configured.
-func pgTestDSN(t *testing.T) string {
+func pgTestDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(pgTestEnv)
 	if dsn == "" {
@@ -90,7 +90,7 @@ func pgTestDSN(t *testing.T) string {
 // pgTestSchema creates an empty schema with a random name in the test
 // database and drops it, with everything in it, when the test ends. An
 // unreachable database fails the test: the variable promised one.
-func pgTestSchema(t *testing.T) string {
+func pgTestSchema(t testing.TB) string {
 	t.Helper()
 	dsn := pgTestDSN(t)
 	b := make([]byte, 8)
@@ -125,7 +125,7 @@ func pgTestSchema(t *testing.T) string {
 
 // openPGTest opens a store whose connections use schema, and closes it at
 // the end of the test (before the schema is dropped).
-func openPGTest(t *testing.T, schema string) *pgStore {
+func openPGTest(t testing.TB, schema string) *pgStore {
 	t.Helper()
 	st, err := openPGTestErr(t, schema)
 	if err != nil {
@@ -135,7 +135,7 @@ func openPGTest(t *testing.T, schema string) *pgStore {
 }
 
 // openPGTestErr is openPGTest returning the error.
-func openPGTestErr(t *testing.T, schema string) (*pgStore, error) {
+func openPGTestErr(t testing.TB, schema string) (*pgStore, error) {
 	cfg, err := pgConfig(pgTestDSN(t))
 	if err != nil {
 		return nil, err

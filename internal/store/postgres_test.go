@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -245,5 +246,67 @@ func TestPgPlaceholders(t *testing.T) {
 		if got := pgPlaceholders(tc.in); got != tc.want {
 			t.Errorf("pgPlaceholders(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkStoreWrites measures the writes the gateway makes in the
+// background, per backend: an audit batch of 256 records (audit.batch's
+// default), a usage flush of 100 groups and a last-use flush of 100 keys.
+func BenchmarkStoreWrites(b *testing.B) {
+	for _, be := range []struct {
+		name string
+		open func(tb testing.TB) Store
+	}{
+		{"sqlite", func(tb testing.TB) Store { st, _ := openTemp(tb); return st }},
+		{"postgres", func(tb testing.TB) Store { return openPGTest(tb, pgTestSchema(tb)) }},
+	} {
+		b.Run(be.name, func(b *testing.B) {
+			st, ctx := be.open(b), b.Context()
+			keys := map[string]time.Time{}
+			for i := range 100 {
+				id := fmt.Sprintf("bench%07d", i)
+				if err := st.Keys().Insert(ctx, sampleKey(id)); err != nil {
+					b.Fatal(err)
+				}
+				keys[id] = time.Unix(0, 0)
+			}
+			b.Run("audit_batch_256", func(b *testing.B) {
+				n := 0
+				for b.Loop() {
+					rs := make([]*AuditRecord, 256)
+					for i := range rs {
+						n++
+						rs[i] = &AuditRecord{RequestID: fmt.Sprintf("r%09d", n), Time: time.Unix(0, int64(n)), Status: 200, Outcome: "ok"}
+					}
+					if err := st.Audit().Insert(ctx, rs); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("usage_flush_100", func(b *testing.B) {
+				bucket := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+				rows := make([]UsageRow, 100)
+				for i := range rows {
+					rows[i] = UsageRow{Bucket: bucket, PrincipalID: fmt.Sprintf("k%d", i), UsageCounts: UsageCounts{Requests: 1}}
+				}
+				for b.Loop() {
+					if err := st.Usage().Add(ctx, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("touch_100", func(b *testing.B) {
+				n := int64(0)
+				for b.Loop() {
+					n++
+					for id := range keys {
+						keys[id] = time.Unix(0, n)
+					}
+					if err := st.Keys().TouchLastUsed(ctx, keys); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // openTemp opens a store in a fresh temporary folder and closes it at the
 // end of the test.
-func openTemp(t *testing.T) (Store, string) {
+func openTemp(t testing.TB) (Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "rampart.db")
 	st, err := OpenSQLite(t.Context(), path)
