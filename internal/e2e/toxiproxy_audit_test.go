@@ -71,3 +71,16 @@ func (e *env) checkAudit(t *testing.T, id string, w auditWant) auditFull {
 	}
 	return r
 }
+
+// auditAll returns every audit record so far.
+func (e *env) auditAll(t *testing.T) []auditFull {
+	t.Helper()
+	st, body := e.adminGet("/admin/v1/audit?limit=1000")
+	var out struct {
+		Records []auditFull `json:"records"`
+	}
+	if st != 200 || json.Unmarshal([]byte(body), &out) != nil {
+		t.Fatalf("audit query: %d %s", st, body)
+	}
+	return out.Records
+}
