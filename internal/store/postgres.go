@@ -140,6 +140,12 @@ func preparePostgres(ctx context.Context, pool *pgxpool.Pool) error {
 // transactional, so a failed migration leaves the schema as it was.
 func migratePostgres(ctx context.Context, pool *pgxpool.Pool, ms []migration, now time.Time) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// Waiting for another instance's migrations, or a migration that
+		// rewrites a large table, may outlast the per-statement bound; the
+		// context (pgOpenTimeout) bounds the whole instead.
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text || current_schema(), 0))`,
 			pgMigrateLock); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
