@@ -37,6 +37,11 @@ const (
 // follows to their END line (see StreamMasker).
 const DefaultHoldBack = 256
 
+// DefaultMaxHoldBack is the default cap on the hold-back for a long
+// credential still arriving (see Config.MaxHoldBack): the longest built-in
+// token formats are JWTs and 1Password tokens of a few KB.
+const DefaultMaxHoldBack = 8 << 10
+
 // Config is the `dlp:` section of the configuration.
 type Config struct {
 	// Enabled turns the DLP stage on in the gateway. Default false. The
@@ -66,8 +71,16 @@ type Config struct {
 	ContextWords map[string][]string `yaml:"context_words"`
 	// HoldBack is how many bytes a stream holds back so that a value split
 	// across chunks is still found. Default 256; larger values delay
-	// tokens, smaller ones let long values (JWTs) through split.
+	// tokens. A credential longer than this (a JWT) is held whole up to
+	// MaxHoldBack.
 	HoldBack int `yaml:"hold_back"`
+	// MaxHoldBack bounds how far a stream extends its hold-back while the
+	// held text ends in a credential longer than hold_back that is still
+	// arriving (a JWT, a 1Password "ops_eyJ" token of up to 4 KB): the
+	// token is held whole until it ends, then masked at once. Ordinary text
+	// is held hold_back bytes as before; a run longer than the cap is
+	// released. Default 8192 (or hold_back if larger); hold_back..65536.
+	MaxHoldBack int `yaml:"max_hold_back"`
 	// HashKey is the HMAC key for the hash action; use one per tenant so
 	// that hashes can be joined within a tenant and not across tenants.
 	// Required when any policy uses hash.
@@ -123,6 +136,9 @@ func (c *Config) SetDefaults() {
 	if c.HoldBack == 0 {
 		c.HoldBack = DefaultHoldBack
 	}
+	if c.MaxHoldBack == 0 {
+		c.MaxHoldBack = max(DefaultMaxHoldBack, c.HoldBack)
+	}
 	if c.Request.PII == "" {
 		c.Request.PII = ActionMask
 	}
@@ -175,6 +191,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HoldBack < 0 || c.HoldBack > 64<<10 {
 		errs = append(errs, fmt.Errorf("dlp.hold_back: %d is outside 0..65536", c.HoldBack))
+	}
+	if c.MaxHoldBack != 0 && (c.MaxHoldBack < c.HoldBack || c.MaxHoldBack > 64<<10) {
+		errs = append(errs, fmt.Errorf("dlp.max_hold_back: %d is outside hold_back..65536", c.MaxHoldBack))
 	}
 	for i, d := range c.Custom {
 		errs = append(errs, d.validate(fmt.Sprintf("dlp.custom[%d]", i)))

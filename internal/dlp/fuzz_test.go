@@ -14,6 +14,8 @@ var fuzzSeeds = []string{
 	"308-63-0237",
 	"AKIAZ7VQX2M4TB3WJQ5N",
 	"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+	longTokens[0].value, // a 3 KB JWT, longer than any hold-back the fuzzer uses
+	longTokens[2].value, // glc_ with a 400-byte body
 }
 
 // FuzzMask surrounds a seeded value with fuzzed text, masks it whole and as

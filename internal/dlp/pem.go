@@ -59,7 +59,9 @@ func pemEnd(s string, from int, label string) int {
 		return from + k + len("-----END "+label+"-----")
 	}
 	e := from
-	for e < lim && pemBody(s[e]) && !strings.HasPrefix(s[e:], "-----END") {
+	// Stop before "-----END", and before a dash run at the very end that
+	// may be its start, split off by a stream.
+	for e < lim && pemBody(s[e]) && !strings.HasPrefix(s[e:], "-----END") && !strings.HasPrefix("-----END", s[e:]) {
 		e++
 	}
 	for e > from && isSpace(s[e-1]) {

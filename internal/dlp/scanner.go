@@ -61,6 +61,9 @@ type Scanner struct {
 	detectors []detectFunc
 	disabled  map[string]bool
 	hashKey   []byte
+	// longPrefixes, by first byte, are the prefixes of token formats that
+	// can be longer than the hold-back; a stream holds such a token whole.
+	longPrefixes [256][]string
 }
 
 // New validates cfg, fills its defaults and compiles the detectors.
@@ -76,6 +79,11 @@ func New(cfg Config) (*Scanner, error) {
 	}
 	for _, t := range cfg.Disabled {
 		s.disabled[t] = true
+	}
+	for _, r := range tokenRules {
+		if len(r.prefix)+r.max > cfg.HoldBack && !s.disabled[r.typ] {
+			s.longPrefixes[r.prefix[0]] = append(s.longPrefixes[r.prefix[0]], r.prefix)
+		}
 	}
 	for _, b := range builtin {
 		if b.types == nil || slices.ContainsFunc(b.types, func(t string) bool { return !s.disabled[t] }) {

@@ -26,6 +26,9 @@ type StreamMasker struct {
 	dir      Direction
 	v        *Vault
 	hold     int
+	maxHold  int    // cap on the hold-back for a long token still arriving
+	runStart int    // stream offset where the trailing run of token bytes starts
+	release  int    // stream offset where a held long token ended, or 0
 	ctx      string // emitted input kept as look-behind context
 	pending  string // input not yet emitted
 	bytes    int    // input bytes emitted so far
@@ -39,7 +42,7 @@ type StreamMasker struct {
 // NewStreamMasker returns a masker for one stream in direction dir. The
 // vault may be nil when no action pseudonymizes.
 func (s *Scanner) NewStreamMasker(dir Direction, v *Vault) *StreamMasker {
-	return &StreamMasker{s: s, dir: dir, v: v, hold: s.cfg.HoldBack}
+	return &StreamMasker{s: s, dir: dir, v: v, hold: s.cfg.HoldBack, maxHold: s.cfg.MaxHoldBack}
 }
 
 // Write adds a fragment and returns the text that is safe to emit now,
@@ -48,6 +51,14 @@ func (m *StreamMasker) Write(fragment string) string {
 	if m.blocked != nil {
 		return ""
 	}
+	if k := lastNonToken(fragment); k >= 0 {
+		if r, held := m.longRun(); held && len(m.pending)-r > m.hold {
+			// A long token held past the hold-back ends here: release
+			// it at once rather than hold-back bytes later.
+			m.release = m.bytes + len(m.pending) + strings.IndexFunc(fragment, func(r rune) bool { return r > 0x7f || !longTokenByte(byte(r)) })
+		}
+		m.runStart = m.bytes + len(m.pending) + k + 1
+	}
 	m.pending += fragment
 	if m.inKey && !m.skipKey() {
 		return ""
@@ -55,7 +66,51 @@ func (m *StreamMasker) Write(fragment string) string {
 	if len(m.pending) <= m.hold {
 		return ""
 	}
+	if r, ok := m.longRun(); ok && r == 0 {
+		// Everything before a long token still arriving is out; nothing
+		// can be emitted until it ends, so skip the scan.
+		return ""
+	}
 	return m.emit(false)
+}
+
+// longTokenByte reports bytes that occur in the long token formats: the
+// base64 alphabets and the dots of JWTs and Vault tokens.
+func longTokenByte(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '+' || c == '/'
+}
+
+// lastNonToken returns the index of the last byte of s that cannot be part
+// of a long token, or -1.
+func lastNonToken(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if !longTokenByte(s[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// longRun reports whether pending ends in a run of token bytes that starts
+// with the prefix of a token format longer than the hold-back (a JWT's
+// "eyJ", "ops_eyJ", "glc_", "hvb.", ...) and is no longer than maxHold, and
+// where in pending the run starts. Such a run is held whole: the stream
+// cannot tell a token that is still arriving from one that has ended.
+func (m *StreamMasker) longRun() (int, bool) {
+	r := m.runStart - m.bytes
+	if r < 0 || len(m.pending)-r > m.maxHold {
+		return 0, false
+	}
+	run := m.pending[r:]
+	if len(run) < 3 {
+		return 0, false
+	}
+	for _, p := range m.s.longPrefixes[run[0]] {
+		if strings.HasPrefix(run, p) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // Flush emits everything still held; call it at the end of the stream.
@@ -84,6 +139,12 @@ func (m *StreamMasker) emit(final bool) string {
 	cut := len(text)
 	if !final {
 		cut = tokenCut(text, runeCut(text, len(text)-m.hold), base)
+		if r, ok := m.longRun(); ok {
+			cut = min(cut, base+r)
+		} else if rel := base + m.release - m.bytes; m.release > 0 && rel > cut && rel <= len(text) {
+			cut = rel
+		}
+		m.release = 0
 	}
 	var open *Finding
 	for i := range fs {
