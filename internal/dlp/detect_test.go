@@ -75,6 +75,10 @@ func TestCreditCard(t *testing.T) {
 		{"followed by letters", "4111111111111111abc", TypeCreditCard, ""},
 		{"unicode around", "卡号：4111111111111111。", TypeCreditCard, "4111111111111111"},
 		{"two in a row", "4111111111111111 5500000000000004", TypeCreditCard, "5500000000000004"},
+		// A run of more than 12 space-separated tokens was not split at all
+		// (found by FuzzMask).
+		{"among many numbers", "0 4111 1111 1111 1111 000 0 000 0 000 00 00 00 0000000", TypeCreditCard, "4111 1111 1111 1111"},
+		{"end of a long table", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 4111 1111 1111 1111", TypeCreditCard, "4111 1111 1111 1111"},
 	})
 }
 

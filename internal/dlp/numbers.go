@@ -9,8 +9,8 @@ type numRun struct {
 	digits     int
 }
 
-// maxRunTokens bounds the re-splitting of a long run of space-separated
-// numbers, keeping the work per run linear in practice.
+// maxRunTokens bounds the tokens of one piece when a run of
+// space-separated numbers is re-split, keeping the work per run linear.
 const maxRunTokens = 12
 
 // splitMinScore is the confidence a piece of a split run needs to claim
@@ -148,12 +148,11 @@ func splitRun(t *input, r numRun, out []Finding) []Finding {
 			cuts = append(cuts, i)
 		}
 	}
-	if len(cuts) > maxRunTokens {
-		return out
-	}
 	cuts = append(cuts, r.end+1)
 	for a := 0; a < len(cuts)-1; {
-		b := len(cuts) - 1
+		// A piece spans at most maxRunTokens tokens, so a long run (a
+		// table, a card among zeros) is still searched, in linear time.
+		b := min(len(cuts)-1, a+maxRunTokens)
 		for ; b > a; b-- {
 			if a == 0 && b == len(cuts)-1 {
 				continue
