@@ -100,6 +100,12 @@ func TestToxiproxyClientFaults(t *testing.T) {
 			addToxic(t, p, "downstream", "slicer", `{"average_size":12,"size_variation":8,"delay":100}`)
 		})
 	})
+	t.Run("answer bandwidth", func(t *testing.T) {
+		// A client on a slow link: 16 KB/s.
+		runClientWhole(t, 0, 0, func(p *toxiproxy.Proxy) {
+			addToxic(t, p, "downstream", "bandwidth", `{"rate":16}`)
+		})
+	})
 	t.Run("answer limit_data", func(t *testing.T) {
 		// Headers and a few events, then the client's link closes.
 		runClientCut(t, "limit_data", `{"bytes":1500}`)

@@ -265,7 +265,7 @@ func runToxicCase(t *testing.T, tc toxicCase) {
 
 // runDownMidStream disables the proxy while a stream is under way: the
 // client gets the events so far and a terminal error event, and the next
-// request a 502.
+// request a 502; each leaves one audit record.
 func runDownMidStream(t *testing.T) {
 	p := newFaultProxy(t)
 	e := start(t, []upstreamSpec{{Name: "sim", URL: p.url()}},
@@ -313,6 +313,7 @@ func runDownMidStream(t *testing.T) {
 	if last := events[len(events)-1]; !strings.Contains(last, `"code":"upstream_stream_broken"`) {
 		t.Errorf("terminal event %s", last)
 	}
+	e.checkAudit(t, resp.Header.Get("X-Request-Id"), auditWant{status: 200, code: "upstream_stream_broken", tokens: true})
 
 	resp, err = client.Do(e.newRequest("/v1/chat/completions", chatBody("deepseek-chat", false, "")))
 	if err != nil {
@@ -321,6 +322,7 @@ func runDownMidStream(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	checkAPIError(t, resp, b, 502, "upstream_unreachable")
+	e.checkAudit(t, resp.Header.Get("X-Request-Id"), auditWant{status: 502, code: "upstream_unreachable"})
 
 	waitFor(t, 3*time.Second, func() bool {
 		m := e.metrics()
