@@ -49,12 +49,6 @@ func newToxiproxy(t *testing.T, name, target string) *toxiproxy.Proxy {
 // url is the upstream URL through the proxy.
 func (p *faultProxy) url() string { return "http://" + p.Listen + "/v1" }
 
-// addToxic adds a toxic on the answers (downstream), from its JSON.
-func (p *faultProxy) addToxic(t *testing.T, typ, attributes string) {
-	t.Helper()
-	addToxic(t, p.Proxy, "downstream", typ, attributes)
-}
-
 // addToxic adds a toxic to one direction of p: "upstream" is what the
 // proxy's client sends (requests), "downstream" what it receives (answers).
 func addToxic(t *testing.T, p *toxiproxy.Proxy, direction, typ, attributes string) {
