@@ -15,12 +15,13 @@ import (
 )
 
 // runAudit reads the audit trail from the store:
-// `rampart audit [--data DIR | --db FILE] [--request-id ID] [--since DUR]
+// `rampart audit [-c FILE | --data DIR | --db FILE] [--request-id ID] [--since DUR]
 // [--principal P] [--model M] [--status N] [--limit N] [--jsonl]`.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("audit", stderr)
 	data := fs.String("data", "rampart-data", "data folder; the store is DIR/rampart.db")
 	db := fs.String("db", "", "SQLite file of the store (overrides --data)")
+	cfgFile := fs.String("c", "", "configuration file whose store to read (PostgreSQL included)")
 	var f store.AuditFilter
 	fs.StringVar(&f.RequestID, "request-id", "", "the record of this request (its X-Request-Id)")
 	since := fs.Duration("since", 0, "only records of the last DUR, such as 1h")
@@ -38,14 +39,22 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *since > 0 {
 		f.From = time.Now().Add(-*since)
 	}
-	path := *db
-	if path == "" {
+	dsn, path := "", *db
+	if *cfgFile != "" {
+		cfg, err := loadConfig(*cfgFile, stderr)
+		if err != nil {
+			return err
+		}
+		dsn, path = cfg.Store.Postgres, cfg.SQLitePath()
+	} else if path == "" {
 		path = filepath.Join(*data, "rampart.db")
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("audit: no store at %s: %w", path, err)
+	if dsn == "" {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("audit: no store at %s: %w", path, err)
+		}
 	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := store.Open(ctx, dsn, path)
 	if err != nil {
 		return err
 	}

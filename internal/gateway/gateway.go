@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,24 +136,12 @@ func (g *Gateway) openStore(ctx context.Context, cfg *config.Config) error {
 	if !apiKeys && !cfg.Audit.On() {
 		return nil
 	}
-	var st store.Store
-	if dsn := cfg.Store.Postgres; dsn != "" {
-		// A shared store that cannot be reached fails start-up rather than
-		// falling back to a local one. The error names the user, host and
-		// database, never the password.
-		var err error
-		if st, err = store.OpenPostgres(ctx, dsn); err != nil {
-			return fmt.Errorf("store.postgres: %w", err)
-		}
-	} else {
-		path := cfg.Store.SQLite
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "rampart.db")
-		}
-		var err error
-		if st, err = store.OpenSQLite(ctx, path); err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
+	// A shared store that cannot be reached fails start-up rather than
+	// falling back to a local one. The error names the user, host and
+	// database, never the password.
+	st, err := store.Open(ctx, cfg.Store.Postgres, cfg.SQLitePath())
+	if err != nil {
+		return err
 	}
 	g.store = st
 	g.openUsage(cfg)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -26,22 +25,9 @@ import (
 // reach the instances that share it.
 func (g *Gateway) openKillSwitch(ctx context.Context, cfg *config.Config) error {
 	if g.store == nil {
-		var (
-			st  store.Store
-			err error
-		)
-		if dsn := cfg.Store.Postgres; dsn != "" {
-			if st, err = store.OpenPostgres(ctx, dsn); err != nil {
-				return fmt.Errorf("store.postgres: %w", err)
-			}
-		} else {
-			path := cfg.Store.SQLite
-			if path == "" {
-				path = filepath.Join(cfg.DataDir, "rampart.db")
-			}
-			if st, err = store.OpenSQLite(ctx, path); err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
+		st, err := store.Open(ctx, cfg.Store.Postgres, cfg.SQLitePath())
+		if err != nil {
+			return err
 		}
 		g.store = st
 	}

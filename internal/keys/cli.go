@@ -11,17 +11,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/store"
 )
 
 const cliUsage = `Usage:
-  rampart keys create --name NAME [--team TEAM] [--models a,b] [--expires 720h] [--data DIR | --db FILE]
-  rampart keys list [--data DIR | --db FILE]
-  rampart keys revoke ID [--data DIR | --db FILE]
-  rampart keys rotate ID [--data DIR | --db FILE]
+  rampart keys create --name NAME [--team TEAM] [--models a,b] [--expires 720h] [-c FILE | --data DIR | --db FILE]
+  rampart keys list [-c FILE | --data DIR | --db FILE]
+  rampart keys revoke ID [-c FILE | --data DIR | --db FILE]
+  rampart keys rotate ID [-c FILE | --data DIR | --db FILE]
 
-The store is DIR/rampart.db (default DIR: rampart-data) unless --db names the
-file. A new key is printed once and cannot be shown again.
+With -c the store is the one the configuration file names (store.postgres,
+store.sqlite or its data folder); otherwise DIR/rampart.db (default DIR:
+rampart-data) unless --db names the file. A new key is printed once and
+cannot be shown again.
 `
 
 // Run is the `rampart keys` command: create, list, revoke and rotate keys in
@@ -47,6 +50,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	env.flags.SetOutput(stderr)
 	env.flags.StringVar(&env.data, "data", "rampart-data", "data folder; the store is DIR/rampart.db")
 	env.flags.StringVar(&env.db, "db", "", "SQLite file of the store (overrides --data)")
+	env.flags.StringVar(&env.config, "c", "", "configuration file whose store to use (PostgreSQL included)")
 	return cmd(ctx, env)
 }
 
@@ -55,6 +59,7 @@ type cliEnv struct {
 	args           []string
 	flags          *flag.FlagSet
 	data, db       string
+	config         string
 	stdout, stderr io.Writer
 	positional     []string
 }
@@ -83,11 +88,17 @@ func (e *cliEnv) parse(positional int) error {
 
 // open opens the store and a Service over it.
 func (e *cliEnv) open(ctx context.Context) (*Service, func(), error) {
-	path := e.db
-	if path == "" {
+	dsn, path := "", e.db
+	if e.config != "" {
+		cfg, err := config.Load(e.config)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s", config.FormatErrors(err))
+		}
+		dsn, path = cfg.Store.Postgres, cfg.SQLitePath()
+	} else if path == "" {
 		path = filepath.Join(e.data, "rampart.db")
 	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := store.Open(ctx, dsn, path)
 	if err != nil {
 		return nil, nil, err
 	}
