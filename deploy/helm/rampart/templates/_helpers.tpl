@@ -64,12 +64,16 @@ cannot see the cluster and renders a new random token every time.
 {{- end }}
 {{- end }}
 
-{{/* True when the configuration keeps API keys in the per-pod SQLite store. */}}
+{{/* True when the configuration keeps API keys in the per-pod SQLite
+store: store keys on, and no shared PostgreSQL store (store.postgres). */}}
 {{- define "rampart.storeKeys" -}}
 {{- $auth := .Values.config.auth | default dict }}
+{{- $store := .Values.config.store | default dict }}
+{{- if not $store.postgres }}
 {{- if hasKey $auth "api_keys" }}
 {{- if $auth.api_keys }}true{{ end }}
 {{- else }}true{{ end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -99,7 +103,7 @@ the configuration validation also enforces.
 {{- define "rampart.validate" -}}
 {{- $many := or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}
 {{- if and $many (include "rampart.storeKeys" .) }}
-{{- fail "config.auth.api_keys is on (the default when unset) and more than one replica may run: each pod would have its own SQLite key store, and a key created through the admin Service would work on one pod only. Use static keys from the Secret with api_keys: false, or run one replica (replicaCount: 1, autoscaling.enabled: false). A shared PostgreSQL store is planned." }}
+{{- fail "config.auth.api_keys is on (the default when unset) and more than one replica may run: each pod would have its own SQLite key store, and a key created through the admin Service would work on one pod only. Use static keys from the Secret with api_keys: false, run one replica (replicaCount: 1, autoscaling.enabled: false), or share one PostgreSQL store between the pods (config.store.postgres: ${RAMPART_STORE_DSN}, with the DSN in the Secret)." }}
 {{- end }}
 {{- if and $many .Values.persistence.enabled }}
 {{- fail "persistence.enabled needs exactly one replica: the volume is ReadWriteOnce and SQLite is per pod." }}
