@@ -98,6 +98,10 @@ type Switch struct {
 	pollErrs int
 	lastLog  time.Time
 
+	// pending are kills in force here that the store could not save yet
+	// (KillFailClosed); each poll tries to save them. Guarded by flip.
+	pending map[string]Kill
+
 	mu      sync.Mutex // guards streams
 	streams map[*registration]struct{}
 }
@@ -257,6 +261,39 @@ func (s *Switch) Kill(target, actor, reason string, cause error) error {
 	return nil
 }
 
+// KillFailClosed is Kill for automatic triggers: when the store cannot
+// save the kill, it is put in force here anyway and saved by a later poll,
+// and the store's error is returned. A trigger that fired must cut the
+// target even while the store is down; other instances learn of the kill
+// once it is saved.
+func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error {
+	err := s.Kill(target, actor, reason, cause)
+	if err == nil || target == "" {
+		return err
+	}
+	s.flip.Lock()
+	defer s.flip.Unlock()
+	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
+	if s.pending == nil {
+		s.pending = map[string]Kill{}
+	}
+	s.pending[target] = k
+	s.applyKill(k, cause, false)
+	return fmt.Errorf("%w (in force on this instance; it is saved when the store answers)", err)
+}
+
+// savePendingLocked writes the kills the store could not save before.
+// Called with flip held.
+func (s *Switch) savePendingLocked(ctx context.Context) error {
+	for t, k := range s.pending {
+		if _, err := s.opts.Store.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
+			return err
+		}
+		delete(s.pending, t)
+	}
+	return nil
+}
+
 // applyKill puts k in force and cancels the calls it cuts. Called with
 // flip held.
 func (s *Switch) applyKill(k Kill, cause error, remote bool) {
@@ -279,6 +316,12 @@ func (s *Switch) applyRevive(target, actor string, at time.Time, remote bool) {
 func (s *Switch) Revive(target, actor string) error {
 	s.flip.Lock()
 	defer s.flip.Unlock()
+	if _, ok := s.pending[target]; ok {
+		// Never saved: lifting it here is the whole revival.
+		delete(s.pending, target)
+		s.applyRevive(target, actor, s.now().UTC(), false)
+		return nil
+	}
 	_, local := (*s.active.Load())[target]
 	at := s.now().UTC()
 	if st := s.opts.Store; st != nil {
@@ -334,7 +377,10 @@ func (s *Switch) Poll(ctx context.Context) bool {
 	defer s.flip.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, max(4*s.opts.PollInterval, time.Second))
 	defer cancel()
-	err := s.pollLocked(qctx)
+	err := s.savePendingLocked(qctx)
+	if err == nil {
+		err = s.pollLocked(qctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return false

@@ -445,3 +445,65 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestKillFailClosed: a trigger's kill that the store cannot save is in
+// force here at once (calls on the target cancelled), saved by the first
+// poll once the store answers, and then reaches the other instance; a
+// revival before it was saved lifts it here and saves nothing.
+func TestKillFailClosed(t *testing.T) {
+	t.Parallel()
+	var flaky *flakyStore
+	b, a, evA := twoInstances(t, func(k store.KillStore) store.KillStore {
+		flaky = &flakyStore{KillStore: k}
+		return flaky
+	})
+	flaky.down.Store(true)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer a.Register("u", "m", "r", cancel)()
+	err := a.KillFailClosed("u", "trigger:jb", "10 blocks", errKilled)
+	if !errors.Is(err, errDown) {
+		t.Fatalf("KillFailClosed with the store down: %v, want the store's error", err)
+	}
+	if _, killed := a.Killed("u", "", ""); !killed {
+		t.Fatal("a trigger's kill is not in force while the store is down")
+	}
+	if !errors.Is(context.Cause(ctx), errKilled) {
+		t.Fatalf("the call on the target was not cancelled: %v", context.Cause(ctx))
+	}
+	if e := evA.next(t); e.Action != "kill" || e.Actor != "trigger:jb" {
+		t.Fatalf("event %+v", e)
+	}
+	if a.Poll(t.Context()) {
+		t.Fatal("a poll succeeded with the store down")
+	}
+	b.Poll(t.Context())
+	if _, killed := b.Killed("u", "", ""); killed {
+		t.Fatal("the other instance sees a kill that was never saved")
+	}
+	flaky.down.Store(false)
+	if !a.Poll(t.Context()) {
+		t.Fatal("poll failed once the store answered")
+	}
+	b.Poll(t.Context())
+	if k, killed := b.Killed("u", "", ""); !killed || k.Actor != "trigger:jb" {
+		t.Fatalf("the saved kill did not reach the other instance: %+v %v", k, killed)
+	}
+	evA.none(t) // saving it is not a second flip here
+
+	// Pending, then revived before it was saved: nothing reaches the store.
+	flaky.down.Store(true)
+	_ = a.KillFailClosed("w", "trigger:jb", "", errKilled)
+	evA.next(t)
+	if err := a.Revive("w", "alice"); err != nil {
+		t.Fatalf("revive of an unsaved kill: %v", err)
+	}
+	if _, killed := a.Killed("w", "", ""); killed {
+		t.Fatal("the unsaved kill was not lifted")
+	}
+	flaky.down.Store(false)
+	a.Poll(t.Context())
+	b.Poll(t.Context())
+	if _, killed := b.Killed("w", "", ""); killed {
+		t.Fatal("a revived, never saved kill reached the store")
+	}
+}
