@@ -119,9 +119,6 @@ func (s *Scanner) scan(text string, buf []Finding) []Finding {
 	}
 	kept := out[:0]
 	for _, f := range out {
-		if exampleValue(text[f.ByteStart:f.ByteEnd]) {
-			f.Score = min(f.Score, exampleScore)
-		}
 		if f.Score >= s.cfg.MinScore && !s.disabled[f.Type] {
 			kept = append(kept, f)
 		}
