@@ -66,7 +66,18 @@ func benchInspect(b *testing.B, w *WAF, r *http.Request, body []byte, scope, kno
 // 2 KB chat request and on a GET without body, and the opt-in full-body
 // scope on 2 KB and 16 KB chat requests.
 func BenchmarkInspect(b *testing.B) {
-	w := mustDefault(b)
+	// The rules' own cost: a copy of the WAF without the verdict cache,
+	// which would answer a repeated request from memory. "repeat" is the
+	// same request with the cache, as a client's requests arrive when
+	// they differ only in their prompt.
+	wc := *mustDefault(b)
+	wc.verdicts = nil
+	w := &wc
+	b.Run("default/chat-2KB/routed/repeat", func(b *testing.B) {
+		cw := *mustDefault(b)
+		cw.verdicts = newVerdictCache(false)
+		benchInspect(b, &cw, chatRequest(chatBody(2<<10)), chatBody(2<<10), ScopeEnvelope, "deepseek-chat")
+	})
 	get := chatRequest(nil)
 	get.Method, get.RequestURI = http.MethodGet, "/v1/models"
 	get.Header.Del("Content-Type")
@@ -94,9 +105,12 @@ func BenchmarkInspect(b *testing.B) {
 // a request ID that change on every request, so the values that vary reach
 // the regular expressions while the SDK's own headers repeat. "cold" turns
 // the cache of @rx results off: the cost of a request whose every value is
-// new.
+// new. Both miss the verdict cache (cold has none).
 func BenchmarkInspectTraffic(b *testing.B) {
-	w := mustDefault(b)
+	// A WAF with a verdict cache of its own: every request is new to it
+	// (a new request ID), so this measures a miss, the key included.
+	wc := *mustDefault(b)
+	wc.verdicts = newVerdictCache(false)
 	bodies := make([][]byte, 64)
 	reqs := make([]*http.Request, 1000)
 	for i := range bodies {
@@ -114,6 +128,12 @@ func BenchmarkInspectTraffic(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			rxCache.off = cold
 			defer func() { rxCache.off = false }()
+			w := &wc
+			if cold {
+				nc := wc
+				nc.verdicts = nil
+				w = &nc
+			}
 			ctx := context.Background()
 			i := 0
 			reportCPU(b, func() {

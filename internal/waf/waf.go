@@ -24,10 +24,11 @@ import (
 // build one per distinct Config and share it across config reloads (see
 // Fingerprint and Reuse).
 type WAF struct {
-	cfg   Config
-	key   string
-	log   *slog.Logger
-	coraz coraza.WAF
+	cfg      Config
+	key      string
+	log      *slog.Logger
+	coraz    coraza.WAF
+	verdicts *verdictCache // nil when off
 }
 
 // Verdict is the outcome of inspecting one request.
@@ -82,6 +83,11 @@ func newWAF(cfg Config, log *slog.Logger, onMatch func(types.MatchedRule)) (*WAF
 	w.key = p.fingerprint()
 	if w.coraz, err = p.compile(); err != nil {
 		return nil, fmt.Errorf("waf: %w", p.locate(err))
+	}
+	if onMatch == nil {
+		// An observer must see every transaction's matches, so a cached
+		// verdict would hide them from it.
+		w.verdicts = newVerdictCache(len(cfg.SetupFiles)+len(cfg.RuleFiles) > 0)
 	}
 	return w, nil
 }
@@ -161,9 +167,23 @@ func (w *WAF) InspectRouted(ctx context.Context, r *http.Request, body []byte, s
 	if knownModel != "" && scope != ScopeFull && onlyModel(p, knownModel) {
 		p = nil
 	}
+	var (
+		key    verdictKey
+		cached bool
+	)
+	if w.verdicts != nil {
+		if key, cached = w.verdicts.key(r, p); cached {
+			if v, ok := w.verdicts.get(key); ok {
+				return v, nil
+			}
+		}
+	}
 	v, err = w.inspect(ctx, r, p)
 	if err != nil {
 		return w.failure(ctx, r, err)
+	}
+	if cached {
+		w.verdicts.put(key, v)
 	}
 	return v, nil
 }
