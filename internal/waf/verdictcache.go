@@ -97,10 +97,13 @@ func (c *verdictCache) key(r *http.Request, payload []byte) (verdictKey, bool) {
 	}
 	field(r.Proto)
 	field(r.Host)
+	// Lists are prefixed with their length, not ended by an empty field: a
+	// value may be empty, and a header's values could otherwise spell the
+	// next header's name and values.
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.TransferEncoding)))
 	for _, te := range r.TransferEncoding {
 		field(te)
 	}
-	field("")
 	names := kb.names[:0]
 	for name := range r.Header {
 		names = append(names, name)
@@ -112,19 +115,19 @@ func (c *verdictCache) key(r *http.Request, payload []byte) (verdictKey, bool) {
 			// Its value is digits (net/http refused anything else); to the
 			// Core Rule Set only its presence and whether it is zero matter.
 			field(name)
+			b = binary.LittleEndian.AppendUint32(b, 1)
 			if r.ContentLength > 0 {
 				field("+")
 			} else {
 				field("0")
 			}
-			field("")
 			continue
 		}
 		field(name)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(vs)))
 		for _, v := range vs {
 			field(v)
 		}
-		field("")
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
 	b = append(b, payload...)

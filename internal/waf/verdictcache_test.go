@@ -31,6 +31,15 @@ func TestVerdictCache(t *testing.T) {
 		return r
 	}
 	sqli := "/v1/models?id=1%27%20OR%20%271%27=%271%27%20UNION%20SELECT%20password%20FROM%20users--"
+	// Two requests whose header fields are the same strings in the same
+	// order: the scanner's User-Agent of the second is, in the first, two
+	// more values of Cache-Control after an empty one.
+	scanner := func(r *http.Request) {
+		r.Header = http.Header{"Accept": {"application/json"}, "Cache-Control": {"no-cache"}, "User-Agent": {"sqlmap/1.4.7#stable (https://sqlmap.org)"}}
+	}
+	spelled := func(r *http.Request) {
+		r.Header = http.Header{"Accept": {"application/json"}, "Cache-Control": {"no-cache", "", "User-Agent", "sqlmap/1.4.7#stable (https://sqlmap.org)"}}
+	}
 	body := chatBody(1 << 10)
 	for _, c := range []struct {
 		name  string
@@ -46,6 +55,7 @@ func TestVerdictCache(t *testing.T) {
 		{"another client address", get("/v1/models?c=1", nil), get("/v1/models?c=1", func(r *http.Request) { r.RemoteAddr = "10.9.9.9:1" }), false, nil},
 		{"same client, another port", get("/v1/models?d=1", nil), get("/v1/models?d=1", func(r *http.Request) { r.RemoteAddr = "10.1.2.3:60000" }), true, nil},
 		{"a body where there was none", get("/v1/models?e=1", nil), get("/v1/models?e=1", func(r *http.Request) { r.ContentLength = 10; r.Header.Set("Content-Length", "10") }), false, nil},
+		{"a header's values spell another header", get("/v1/models?f=1", spelled), get("/v1/models?f=1", scanner), false, nil},
 		{"chat, another length", chatRequest(body), func() *http.Request {
 			r := chatRequest(body)
 			r.Header.Set("Content-Length", fmt.Sprint(len(body)+7))
