@@ -21,9 +21,9 @@ import (
 // The key is the SHA-256 of those inputs, so that no crafted request can
 // collide with another's entry. Left out of the key is what no rule of
 // the Core Rule Set reads: the client's port, and the value of
-// Content-Length, whose syntax net/http has already checked (present or
-// not, zero or not, is kept; with operator rule files loaded, the value
-// too). Requests whose inputs are large (many or long headers, a
+// a non-zero Content-Length, whose syntax net/http has already checked
+// (present or not, zero or not, is kept; with operator rule files loaded,
+// the value too). Requests whose inputs are large (many or long headers, a
 // large body in scope) are not cached: they are rarely repeated.
 const (
 	verdictShards         = 16
@@ -111,16 +111,13 @@ func (c *verdictCache) key(r *http.Request, payload []byte) (verdictKey, bool) {
 	slices.Sort(names)
 	for _, name := range names {
 		vs := r.Header[name]
-		if name == "Content-Length" && !c.exactLength {
+		if name == "Content-Length" && !c.exactLength && len(vs) == 1 && nonZeroDigits(vs[0]) {
 			// Its value is digits (net/http refused anything else); to the
 			// Core Rule Set only its presence and whether it is zero matter.
+			// A zero is kept as written: "00" is not "0" to rule 920170.
 			field(name)
 			b = binary.LittleEndian.AppendUint32(b, 1)
-			if r.ContentLength > 0 {
-				field("+")
-			} else {
-				field("0")
-			}
+			field("+")
 			continue
 		}
 		field(name)
@@ -135,6 +132,18 @@ func (c *verdictCache) key(r *http.Request, payload []byte) (verdictKey, bool) {
 	clear(names)
 	kb.b, kb.names = b, names[:0]
 	return k, true
+}
+
+// nonZeroDigits reports whether s is decimal digits, not all of them zero.
+func nonZeroDigits(s string) bool {
+	nonZero := false
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		nonZero = nonZero || s[i] != '0'
+	}
+	return nonZero
 }
 
 func (c *verdictCache) shard(k verdictKey) *verdictShard {

@@ -56,6 +56,7 @@ func TestVerdictCache(t *testing.T) {
 		{"same client, another port", get("/v1/models?d=1", nil), get("/v1/models?d=1", func(r *http.Request) { r.RemoteAddr = "10.1.2.3:60000" }), true, nil},
 		{"a body where there was none", get("/v1/models?e=1", nil), get("/v1/models?e=1", func(r *http.Request) { r.ContentLength = 10; r.Header.Set("Content-Length", "10") }), false, nil},
 		{"a header's values spell another header", get("/v1/models?f=1", spelled), get("/v1/models?f=1", scanner), false, nil},
+		{"a zero length written 00", get("/v1/models?g=1", func(r *http.Request) { r.Header.Set("Content-Length", "0") }), get("/v1/models?g=1", func(r *http.Request) { r.Header.Set("Content-Length", "00") }), false, nil},
 		{"chat, another length", chatRequest(body), func() *http.Request {
 			r := chatRequest(body)
 			r.Header.Set("Content-Length", fmt.Sprint(len(body)+7))
