@@ -261,25 +261,36 @@ func (s *Switch) Kill(target, actor, reason string, cause error) error {
 	return nil
 }
 
-// KillFailClosed is Kill for automatic triggers: when the store cannot
-// save the kill, it is put in force here anyway and saved by a later poll,
-// and the store's error is returned. A trigger that fired must cut the
-// target even while the store is down; other instances learn of the kill
-// once it is saved.
+// KillFailClosed is Kill for automatic triggers: the kill is put in force
+// here before the store write, so that a store that hangs does not delay
+// it, and when the store cannot save it, it is saved by a later poll and
+// the store's error is returned. A trigger that fired must cut the target
+// even while the store is down; other instances learn of the kill once it
+// is saved.
 func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error {
-	err := s.Kill(target, actor, reason, cause)
-	if err == nil || target == "" {
-		return err
+	if target == "" {
+		return errors.New("kill: empty target")
 	}
 	s.flip.Lock()
 	defer s.flip.Unlock()
 	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
+	st := s.opts.Store
+	if st == nil {
+		s.applyKill(k, cause, false)
+		return nil
+	}
 	if s.pending == nil {
 		s.pending = map[string]Kill{}
 	}
 	s.pending[target] = k
 	s.applyKill(k, cause, false)
-	return fmt.Errorf("%w (in force on this instance; it is saved when the store answers)", err)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if _, err := st.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
+		return fmt.Errorf("kill switch: %w (in force on this instance; it is saved when the store answers)", err)
+	}
+	delete(s.pending, target)
+	return nil
 }
 
 // savePendingLocked writes the kills the store could not save before.

@@ -507,3 +507,68 @@ func TestKillFailClosed(t *testing.T) {
 		t.Fatal("a revived, never saved kill reached the store")
 	}
 }
+
+// hangingStore is a KillStore whose Put waits until released, as a store
+// behind a network partition does until the write times out.
+type hangingStore struct {
+	store.KillStore
+	entered chan struct{}
+	release chan error
+}
+
+func (h *hangingStore) Put(ctx context.Context, k store.KillRecord) (int64, error) {
+	h.entered <- struct{}{}
+	select {
+	case err := <-h.release:
+		if err != nil {
+			return 0, err
+		}
+		return h.KillStore.Put(ctx, k)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// TestKillFailClosedWhileTheStoreHangs: a trigger's kill is in force, and
+// the calls on its target cancelled, while the store write is still
+// waiting, not only once the write has failed; it stays in force and is
+// saved later when the write fails, and is not pending when it succeeds.
+func TestKillFailClosedWhileTheStoreHangs(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	h := &hangingStore{KillStore: st.Kills(), entered: make(chan struct{}), release: make(chan error)}
+	s, err := Open(t.Context(), Options{Store: h, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		target string
+		write  error
+	}{{"u", errDown}, {"v", nil}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		unregister := s.Register(c.target, "m", "r", cancel)
+		done := make(chan error, 1)
+		go func() { done <- s.KillFailClosed(c.target, "trigger:jb", "", errKilled) }()
+		<-h.entered
+		if _, killed := s.Killed(c.target, "", ""); !killed {
+			t.Errorf("%s: the trigger's kill is not in force while the store write waits", c.target)
+		}
+		if !errors.Is(context.Cause(ctx), errKilled) {
+			t.Errorf("%s: the call on the target was not cancelled while the store write waits", c.target)
+		}
+		h.release <- c.write
+		if err := <-done; !errors.Is(err, c.write) || (c.write == nil) != (err == nil) {
+			t.Fatalf("%s: KillFailClosed: %v, want %v", c.target, err, c.write)
+		}
+		unregister()
+		if _, killed := s.Killed(c.target, "", ""); !killed {
+			t.Errorf("%s: the kill is not in force after the write", c.target)
+		}
+		s.flip.Lock()
+		_, pending := s.pending[c.target]
+		s.flip.Unlock()
+		if pending != (c.write != nil) {
+			t.Errorf("%s: pending = %v after a write that returned %v", c.target, pending, c.write)
+		}
+	}
+}
