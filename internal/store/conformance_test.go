@@ -880,3 +880,48 @@ func TestKillsLogIsPruned(t *testing.T) {
 		}
 	})
 }
+
+// TestTextAClientControlsIsStored: a NUL character (a JSON "\u0000" in a
+// prompt or a model name, a %00 in a path) and bytes that are not UTF-8 (a
+// %ff in a path) are text a client controls. PostgreSQL's TEXT refuses
+// both; the write must still succeed, or one request would lose the audit
+// batch it is in (replayed and refused forever), stop the usage flushes, or
+// leave a trigger's kill unsaved.
+func TestTextAClientControlsIsStored(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db *testDB) {
+		ctx := t.Context()
+		at := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)
+		odd := &AuditRecord{RequestID: "odd-1", Time: at, Path: "/v1/\xff\x00x", ModelRequested: "m\x00",
+			Principal: AuditPrincipal{ID: "k1"}, Status: 404, Outcome: "error",
+			Content: &AuditContent{Prompt: "a\x00b", Response: "ok"}}
+		plain := &AuditRecord{RequestID: "plain-1", Time: at, Path: "/v1/chat/completions", Status: 200, Outcome: "ok"}
+		if err := db.st.Audit().Insert(ctx, []*AuditRecord{odd, plain}); err != nil {
+			t.Fatalf("audit batch with a NUL and a non-UTF-8 byte: %v", err)
+		}
+		got, _, err := db.st.Audit().Query(ctx, AuditFilter{WithContent: true})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("query: %d records, %v", len(got), err)
+		}
+		for _, r := range got {
+			if r.RequestID == odd.RequestID && (!strings.HasPrefix(r.Path, "/v1/") || !strings.HasSuffix(r.Path, "x") ||
+				r.Content == nil || !strings.HasPrefix(r.Content.Prompt, "a") || !strings.HasSuffix(r.Content.Prompt, "b")) {
+				t.Errorf("odd record stored as %+v %+v", r, r.Content)
+			}
+		}
+		if err := db.st.Usage().Add(ctx, []UsageRow{{Bucket: at, PrincipalID: "k1", Model: "m\x00", UsageCounts: UsageCounts{Requests: 1}},
+			{Bucket: at, PrincipalID: "k1", Model: "m", UsageCounts: UsageCounts{Requests: 1}}}); err != nil {
+			t.Fatalf("usage flush with a NUL in a model name: %v", err)
+		}
+		rows, err := db.st.Usage().Query(ctx, UsageQuery{From: at, To: at.Add(time.Hour), Granularity: GranularityTotal})
+		if err != nil || len(rows) != 1 || rows[0].Requests != 2 {
+			t.Fatalf("usage: %+v, %v", rows, err)
+		}
+		if _, err := db.st.Kills().Put(ctx, KillRecord{Target: "m\x00", Actor: "trigger:waf", Reason: "5 blocks", At: at}); err != nil {
+			t.Fatalf("kill of a model name with a NUL: %v", err)
+		}
+		if _, err := db.st.Kills().Delete(ctx, "m\x00", "alice", at); err != nil {
+			t.Fatalf("revival of a model name with a NUL: %v", err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -119,6 +120,17 @@ func hidePassword(err error, password string) error {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), password, "[REDACTED]"))
+}
+
+// pgText returns s as PostgreSQL's TEXT accepts it: bytes that are not
+// UTF-8 and NUL characters, which it refuses, become U+FFFD. Text a client
+// controls (a path, a model name, a prompt) may hold either, and one
+// refused value would fail the whole batch it is written in.
+func pgText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // preparePostgres checks the connection and applies migrations.

@@ -37,16 +37,17 @@ func (s *pgAudit) Insert(ctx context.Context, rs []*AuditRecord) error {
 		b.Queue(`INSERT INTO audit_records (`+auditColumns+`)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
 ON CONFLICT (request_id) DO NOTHING`,
-			r.RequestID, r.Time.UnixNano(),
-			r.Principal.Kind, r.Principal.ID, r.Principal.Name, r.Principal.Team,
-			r.ClientIP, r.Method, r.Path, r.Route, r.ModelRequested, r.ModelServed,
-			r.Upstream, r.Attempts, r.Stream, r.Status, r.Outcome, r.ErrorCode, string(vj),
+			pgText(r.RequestID), r.Time.UnixNano(),
+			pgText(r.Principal.Kind), pgText(r.Principal.ID), pgText(r.Principal.Name), pgText(r.Principal.Team),
+			pgText(r.ClientIP), pgText(r.Method), pgText(r.Path), pgText(r.Route), pgText(r.ModelRequested),
+			pgText(r.ModelServed), pgText(r.Upstream), r.Attempts, r.Stream, r.Status, pgText(r.Outcome),
+			pgText(r.ErrorCode), string(vj),
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.ReasoningTokens,
 			r.Usage.CachedTokens, r.Usage.TotalTokens, int64(r.TTFT), int64(r.Duration), int64(r.GatewayTime))
 		if c := r.Content; c != nil {
 			b.Queue(`INSERT INTO audit_content (request_id, ts, prompt, response, bytes)
 VALUES ($1,$2,$3,$4,$5) ON CONFLICT (request_id) DO NOTHING`,
-				r.RequestID, r.Time.UnixNano(), c.Prompt, c.Response, int64(len(c.Prompt)+len(c.Response)))
+				pgText(r.RequestID), r.Time.UnixNano(), pgText(c.Prompt), pgText(c.Response), int64(len(c.Prompt)+len(c.Response)))
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

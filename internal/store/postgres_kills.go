@@ -23,7 +23,7 @@ func (s *pgKills) Put(ctx context.Context, k KillRecord) (int64, error) {
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (target) DO UPDATE SET actor = excluded.actor, reason = excluded.reason,
 				at = excluded.at, seq = excluded.seq`,
-			k.Target, k.Actor, k.Reason, k.At.UnixNano(), seq); err != nil {
+			pgText(k.Target), pgText(k.Actor), pgText(k.Reason), k.At.UnixNano(), seq); err != nil {
 			return err
 		}
 		return pgLogKill(ctx, tx, seq, KillActionKill, k)
@@ -33,7 +33,7 @@ func (s *pgKills) Put(ctx context.Context, k KillRecord) (int64, error) {
 // Delete removes the kill and logs the revival in one transaction.
 func (s *pgKills) Delete(ctx context.Context, target, actor string, at time.Time) (int64, error) {
 	return s.flip(ctx, "delete kill "+target, func(tx pgx.Tx, seq int64) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM kills WHERE target = $1`, target)
+		tag, err := tx.Exec(ctx, `DELETE FROM kills WHERE target = $1`, pgText(target))
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *pgKills) flip(ctx context.Context, what string, fn func(tx pgx.Tx, seq 
 // pgLogKill appends one flip to kill_log.
 func pgLogKill(ctx context.Context, tx pgx.Tx, seq int64, action string, k KillRecord) error {
 	_, err := tx.Exec(ctx, `INSERT INTO kill_log (seq, action, target, actor, reason, at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, seq, action, k.Target, k.Actor, k.Reason, k.At.UnixNano())
+		VALUES ($1, $2, $3, $4, $5, $6)`, seq, action, pgText(k.Target), pgText(k.Actor), pgText(k.Reason), k.At.UnixNano())
 	return err
 }
 

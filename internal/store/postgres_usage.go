@@ -50,7 +50,7 @@ ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
  reasoning_tokens = usage_counters.reasoning_tokens + excluded.reasoning_tokens,
  total_tokens = usage_counters.total_tokens + excluded.total_tokens,
  cost_nanos = usage_counters.cost_nanos + excluded.cost_nanos`,
-			r.Bucket.UnixNano(), r.PrincipalID, r.Team, r.Model,
+			r.Bucket.UnixNano(), pgText(r.PrincipalID), pgText(r.Team), pgText(r.Model),
 			r.Requests, r.Errors, r.PromptTokens, r.CachedTokens, r.CompletionTokens,
 			r.ReasoningTokens, r.TotalTokens, r.CostNanos)
 	}
