@@ -100,10 +100,18 @@ type Switch struct {
 
 	// pending are kills in force here that the store could not save yet
 	// (KillFailClosed); each poll tries to save them. Guarded by flip.
-	pending map[string]Kill
+	pending map[string]pendingKill
 
 	mu      sync.Mutex // guards streams
 	streams map[*registration]struct{}
+}
+
+// pendingKill is a kill the store could not save yet. overSaved is set
+// when it replaced a kill of its target that the store holds, which a
+// revival must then lift in the store.
+type pendingKill struct {
+	Kill
+	overSaved bool
 }
 
 // registration is one request in flight and what it uses.
@@ -280,9 +288,11 @@ func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error
 		return nil
 	}
 	if s.pending == nil {
-		s.pending = map[string]Kill{}
+		s.pending = map[string]pendingKill{}
 	}
-	s.pending[target] = k
+	_, killed := (*s.active.Load())[target]
+	old, wasPending := s.pending[target]
+	s.pending[target] = pendingKill{Kill: k, overSaved: killed && (!wasPending || old.overSaved)}
 	s.applyKill(k, cause, false)
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
@@ -327,7 +337,7 @@ func (s *Switch) applyRevive(target, actor string, at time.Time, remote bool) {
 func (s *Switch) Revive(target, actor string) error {
 	s.flip.Lock()
 	defer s.flip.Unlock()
-	if _, ok := s.pending[target]; ok {
+	if p, ok := s.pending[target]; ok && !p.overSaved {
 		// Never saved: lifting it here is the whole revival.
 		delete(s.pending, target)
 		s.applyRevive(target, actor, s.now().UTC(), false)
@@ -349,6 +359,7 @@ func (s *Switch) Revive(target, actor string) error {
 		case err != nil:
 			return fmt.Errorf("kill switch: %w", err)
 		}
+		delete(s.pending, target)
 	} else if !local {
 		return ErrUnknownTarget
 	}

@@ -572,3 +572,39 @@ func TestKillFailClosedWhileTheStoreHangs(t *testing.T) {
 		}
 	}
 }
+
+// TestReviveOfAPendingKillOverASavedOne: a trigger fires, while the store
+// is down, on a target an admin had killed (saved). Reviving it then cannot
+// be done here alone: the saved kill would stay in the store, in force on
+// the other instances and after a restart. The revival fails until the
+// store answers, and then lifts the kill everywhere.
+func TestReviveOfAPendingKillOverASavedOne(t *testing.T) {
+	t.Parallel()
+	var flaky *flakyStore
+	b, a, _ := twoInstances(t, func(k store.KillStore) store.KillStore {
+		flaky = &flakyStore{KillStore: k}
+		return flaky
+	})
+	if err := a.Kill("u", "alice", "incident", errKilled); err != nil {
+		t.Fatal(err)
+	}
+	flaky.down.Store(true)
+	_ = a.KillFailClosed("u", "trigger:jb", "10 blocks", errKilled)
+	if err := a.Revive("u", "bob"); err == nil {
+		t.Fatal("a revival the store could not record succeeded")
+	}
+	if _, killed := a.Killed("u", "", ""); !killed {
+		t.Fatal("the kill was lifted here while the store keeps it")
+	}
+	flaky.down.Store(false)
+	if err := a.Revive("u", "bob"); err != nil {
+		t.Fatalf("revive once the store answers: %v", err)
+	}
+	a.Poll(t.Context())
+	b.Poll(t.Context())
+	for name, s := range map[string]*Switch{"here": a, "the other instance": b} {
+		if k, killed := s.Killed("u", "", ""); killed {
+			t.Errorf("%s: still killed after the revival: %+v", name, k)
+		}
+	}
+}
