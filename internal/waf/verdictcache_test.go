@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"reflect"
 	"testing"
 )
@@ -109,5 +110,23 @@ func TestVerdictCacheBounded(t *testing.T) {
 	r.Header.Set("X-Big", string(make([]byte, verdictMaxKeyMaterial)))
 	if _, ok := c.key(r, nil); ok {
 		t.Error("a request with 8 KiB of headers was cached")
+	}
+}
+
+// TestNoVerdictCacheWithOperatorRules: operator rule files may read what
+// the key leaves out, so with them every request is inspected.
+func TestNoVerdictCacheWithOperatorRules(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := dir + "/custom.conf"
+	if err := os.WriteFile(path, []byte(`SecRule REMOTE_PORT "@eq 1" "id:10001,phase:1,deny,status:403,log"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := mustNew(t, Config{Enabled: true, RuleFiles: []string{path}})
+	if w.verdicts != nil {
+		t.Fatal("a WAF with operator rule files caches verdicts")
+	}
+	if mustDefault(t).verdicts == nil {
+		t.Fatal("the default WAF has no verdict cache")
 	}
 }

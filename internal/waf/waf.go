@@ -84,10 +84,13 @@ func newWAF(cfg Config, log *slog.Logger, onMatch func(types.MatchedRule)) (*WAF
 	if w.coraz, err = p.compile(); err != nil {
 		return nil, fmt.Errorf("waf: %w", p.locate(err))
 	}
-	if onMatch == nil {
+	if onMatch == nil && len(cfg.SetupFiles)+len(cfg.RuleFiles) == 0 {
 		// An observer must see every transaction's matches, so a cached
-		// verdict would hide them from it.
-		w.verdicts = newVerdictCache(len(cfg.SetupFiles)+len(cfg.RuleFiles) > 0)
+		// verdict would hide them from it. Operator rule files may read
+		// what the key leaves out (the client's port, the time) or ask
+		// the outside world (@rbl, @geoLookup), so with them every request
+		// is inspected.
+		w.verdicts = newVerdictCache(false)
 	}
 	return w, nil
 }
