@@ -97,7 +97,8 @@ func (s captureStage) Check(_ context.Context, c *proxy.Call) error {
 	}
 	c.Rec.Content = &record.Content{Prompt: s.mask(b.String(), dlp.Request)}
 	if c.Req.Endpoint != openai.Chat {
-		// Only chat answers pass through response filters.
+		// Only chat answers are captured: a completions answer passes the
+		// response filters too, but its prompt is the captured content.
 		return nil
 	}
 	f := &captureFilter{max: s.max + captureMargin}
