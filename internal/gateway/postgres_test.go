@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/rampart-gw/rampart/internal/config"
+	"github.com/rampart-gw/rampart/internal/pgtest"
 	"github.com/rampart-gw/rampart/internal/sim"
 )
 
@@ -65,16 +62,7 @@ func TestPostgresStoreUnreachableFailsStart(t *testing.T) {
 // instance's admin API authenticates on the other.
 func TestPostgresStoreSharedByTwoGateways(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("RAMPART_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("RAMPART_TEST_POSTGRES is not set: the PostgreSQL store is not tested")
-	}
-	schema := pgGatewaySchema(t, dsn)
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	dsn += sep + "search_path=" + schema
+	_, dsn := pgtest.SchemaDSN(t, "rampart_gw_test_")
 	up := httptest.NewServer(sim.New(sim.Options{APIKey: providerKey}))
 	t.Cleanup(up.Close)
 	var gws [2]*Gateway
@@ -157,33 +145,4 @@ func doBody(t *testing.T, method, url, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// pgGatewaySchema creates a schema for one test and drops it at the end.
-func pgGatewaySchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "rampart_gw_test_" + hex.EncodeToString(b)
-	ident := pgx.Identifier{schema}.Sanitize()
-	run := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := run(`CREATE SCHEMA ` + ident); err != nil {
-		t.Fatalf("RAMPART_TEST_POSTGRES is set but the database cannot be used: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := run(`DROP SCHEMA ` + ident + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
 }

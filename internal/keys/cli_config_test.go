@@ -1,17 +1,13 @@
 package keys
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/rampart-gw/rampart/internal/pgtest"
 )
 
 // writeConfig writes a minimal valid configuration with the given store
@@ -51,18 +47,13 @@ func TestCLIConfigFlag(t *testing.T) {
 		t.Error("a missing configuration file was accepted")
 	}
 
-	dsn := os.Getenv("RAMPART_TEST_POSTGRES")
-	if dsn == "" {
-		t.Log("RAMPART_TEST_POSTGRES is not set: the PostgreSQL case is not run")
+	if os.Getenv(pgtest.Env) == "" {
+		t.Logf("%s is not set: the PostgreSQL case is not run", pgtest.Env)
 		return
 	}
-	schema := pgSchema(t, dsn)
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
+	_, dsn := pgtest.SchemaDSN(t, "rampart_keys_test_")
 	pdir := t.TempDir()
-	pcfg := writeConfig(t, pdir, fmt.Sprintf("store: {postgres: %q}\n", dsn+sep+"search_path="+schema))
+	pcfg := writeConfig(t, pdir, fmt.Sprintf("store: {postgres: %q}\n", dsn))
 	out, err = runCLI(t, "create", "-c", pcfg, "--name", "shared")
 	if err != nil {
 		t.Fatal(err)
@@ -77,33 +68,4 @@ func TestCLIConfigFlag(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(pdir, "rampart.db")); err == nil {
 		t.Error("a SQLite store was created although store.postgres is set")
 	}
-}
-
-// pgSchema creates a schema for one test and drops it at the end.
-func pgSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "rampart_keys_test_" + hex.EncodeToString(b)
-	ident := pgx.Identifier{schema}.Sanitize()
-	run := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := run(`CREATE SCHEMA ` + ident); err != nil {
-		t.Fatalf("RAMPART_TEST_POSTGRES is set but the database cannot be used: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := run(`DROP SCHEMA ` + ident + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
 }

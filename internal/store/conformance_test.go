@@ -6,24 +6,16 @@ package store
 // at the end, so tests run in parallel and leave nothing behind.
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/rampart-gw/rampart/internal/pgtest"
 	"github.com/rampart-gw/rampart/internal/record"
 )
-
-// pgTestEnv names the variable that holds the test database's DSN.
-const pgTestEnv = "RAMPART_TEST_POSTGRES"
 
 // testDB is one backend's store under test, with what a few tests need
 // beyond the Store interface.
@@ -80,11 +72,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, db *testDB)) {
 // is configured.
 func pgTestDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(pgTestEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set: PostgreSQL backend not tested (set it to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgTestEnv)
-	}
-	return dsn
+	return pgtest.DSN(t)
 }
 
 // pgTestSchema creates an empty schema with a random name in the test
@@ -92,35 +80,7 @@ func pgTestDSN(t testing.TB) string {
 // unreachable database fails the test: the variable promised one.
 func pgTestSchema(t testing.TB) string {
 	t.Helper()
-	dsn := pgTestDSN(t)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "rampart_test_" + hex.EncodeToString(b)
-	ident := pgx.Identifier{schema}.Sanitize()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("%s is set but the database cannot be reached: %v", pgTestEnv, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+ident); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+ident+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return pgtest.Schema(t, "rampart_test_")
 }
 
 // openPGTest opens a store whose connections use schema, and closes it at
