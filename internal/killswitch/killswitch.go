@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sort"
 	"sync"
@@ -101,6 +102,12 @@ type Switch struct {
 	// pending are kills in force here that the store could not save yet
 	// (KillFailClosed); each poll tries to save them. Guarded by flip.
 	pending map[string]pendingKill
+
+	// tripped are kills of triggers in force at once, before flip is free
+	// (a poll of a store that hangs may hold it for a second): a kill is
+	// put here, then recorded as usual under flip, then taken out.
+	tripped atomic.Pointer[map[string]Kill]
+	tmu     sync.Mutex // serialises changes of tripped
 
 	mu      sync.Mutex // guards streams
 	streams map[*registration]struct{}
@@ -195,7 +202,7 @@ func fromRecord(r store.KillRecord) Kill {
 // route, if any: the global kill first, then the upstream, the model, the
 // route.
 func (s *Switch) Killed(upstream, model, route string) (Kill, bool) {
-	for _, m := range [...]*map[string]Kill{s.active.Load(), s.static.Load()} {
+	for _, m := range [...]*map[string]Kill{s.active.Load(), s.static.Load(), s.tripped.Load()} {
 		if m == nil || len(*m) == 0 {
 			continue
 		}
@@ -279,9 +286,14 @@ func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error
 	if target == "" {
 		return errors.New("kill: empty target")
 	}
+	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
+	// In force now, without waiting for flip; taken out of tripped once
+	// it is in the kills proper (the deferred calls run in reverse).
+	s.trip(k)
+	s.cancel(target, cause)
+	defer s.untrip(k)
 	s.flip.Lock()
 	defer s.flip.Unlock()
-	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
 	st := s.opts.Store
 	if st == nil {
 		s.applyKill(k, cause, false)
@@ -301,6 +313,32 @@ func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error
 	}
 	delete(s.pending, target)
 	return nil
+}
+
+// trip puts k in tripped.
+func (s *Switch) trip(k Kill) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	next := map[string]Kill{}
+	if m := s.tripped.Load(); m != nil {
+		maps.Copy(next, *m)
+	}
+	next[k.Target] = k
+	s.tripped.Store(&next)
+}
+
+// untrip takes k out of tripped, unless a later trip of its target
+// replaced it.
+func (s *Switch) untrip(k Kill) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	m := s.tripped.Load()
+	if m == nil || (*m)[k.Target] != k {
+		return
+	}
+	next := maps.Clone(*m)
+	delete(next, k.Target)
+	s.tripped.Store(&next)
 }
 
 // savePendingLocked writes the kills the store could not save before.

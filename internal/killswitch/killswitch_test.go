@@ -608,3 +608,65 @@ func TestReviveOfAPendingKillOverASavedOne(t *testing.T) {
 		}
 	}
 }
+
+// hangingPoll is a KillStore whose ChangedSince blocks until released, as a store that hangs.
+type hangingPoll struct {
+	store.KillStore
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *hangingPoll) ChangedSince(ctx context.Context, seq int64) ([]store.KillChange, error) {
+	h.once.Do(func() { close(h.entered) })
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return h.KillStore.ChangedSince(ctx, seq)
+}
+
+// TestTriggerKillWhileAPollHangs: a poll that waits on a store that hangs
+// holds the switch's lock, and a trigger's kill is in force at once all
+// the same, calls on its target cancelled, not a second later.
+func TestTriggerKillWhileAPollHangs(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	h := &hangingPoll{KillStore: st.Kills(), entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := Open(t.Context(), Options{Store: h, Cause: errKilled, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer s.Register("u", "m", "r", cancel)()
+	polled := make(chan struct{})
+	go func() { s.Poll(context.Background()); close(polled) }()
+	<-h.entered
+	killed := make(chan error, 1)
+	start := time.Now()
+	go func() { killed <- s.KillFailClosed("u", "trigger:t", "burst", errKilled) }()
+	for {
+		if _, ok := s.Killed("u", "", ""); ok {
+			break
+		}
+		if time.Since(start) > 200*time.Millisecond {
+			t.Fatal("the trigger's kill waited for the poll of a hanging store")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !errors.Is(context.Cause(ctx), errKilled) {
+		t.Fatalf("the call on the target was not cancelled: %v", context.Cause(ctx))
+	}
+	close(h.release)
+	<-polled
+	if err := <-killed; err != nil {
+		t.Fatalf("KillFailClosed: %v", err)
+	}
+	if k, ok := s.Killed("u", "", ""); !ok || k.Actor != "trigger:t" {
+		t.Fatalf("after the poll: %+v %v", k, ok)
+	}
+	if m := s.tripped.Load(); m == nil || len(*m) != 0 {
+		t.Fatalf("tripped kills left behind: %v", m)
+	}
+}
