@@ -169,22 +169,9 @@ func (s *sqlAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, st
 		return nil, "", fmt.Errorf("query audit: %w", err)
 	}
 	defer rows.Close()
-	var out []*AuditRecord
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("query audit: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("query audit: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(last.Time.UnixNano(), last.RequestID)
+	out, next, err := auditPage(rows, scanAudit, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	if f.WithContent {
 		if err := s.attachContent(ctx, out); err != nil {
@@ -265,7 +252,30 @@ func decodeCursor(c string) (int64, string, error) {
 	return ts, id, nil
 }
 
-func scanAudit(rows *sql.Rows) (*AuditRecord, error) {
+// auditPage reads up to limit records of a query that asked for limit+1,
+// and the cursor of the next page when there is one.
+func auditPage(rows rowIter, scan func(rowIter) (*AuditRecord, error), limit int) ([]*AuditRecord, string, error) {
+	var out []*AuditRecord
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("query audit: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("query audit: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(last.Time.UnixNano(), last.RequestID)
+	}
+	return out, next, nil
+}
+
+func scanAudit(rows rowIter) (*AuditRecord, error) {
 	var r AuditRecord
 	var ts, ttft, dur, gw int64
 	var stream int

@@ -186,6 +186,11 @@ func (s *sqlKills) ChangedSince(ctx context.Context, seq int64) ([]KillChange, e
 		return nil, fmt.Errorf("kills changed since %d: %w", seq, err)
 	}
 	defer rows.Close()
+	return scanKillChanges(rows, seq)
+}
+
+// scanKillChanges reads the rows of a kill_log query.
+func scanKillChanges(rows rowIter, seq int64) ([]KillChange, error) {
 	var out []KillChange
 	for rows.Next() {
 		var (

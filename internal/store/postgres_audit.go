@@ -80,22 +80,9 @@ func (s *pgAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, str
 		return nil, "", fmt.Errorf("query audit: %w", err)
 	}
 	defer rows.Close()
-	var out []*AuditRecord
-	for rows.Next() {
-		r, err := pgScanAudit(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("query audit: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("query audit: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(last.Time.UnixNano(), last.RequestID)
+	out, next, err := auditPage(rows, pgScanAudit, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	if f.WithContent {
 		if err := s.attachContent(ctx, out); err != nil {
@@ -123,7 +110,7 @@ func pgPlaceholders(q string) string {
 }
 
 // pgScanAudit reads one row of auditColumns.
-func pgScanAudit(rows pgx.Rows) (*AuditRecord, error) {
+func pgScanAudit(rows rowIter) (*AuditRecord, error) {
 	var r AuditRecord
 	var ts, ttft, dur, gw int64
 	var vj string

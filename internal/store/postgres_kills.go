@@ -122,22 +122,7 @@ func (s *pgKills) ChangedSince(ctx context.Context, seq int64) ([]KillChange, er
 		return nil, fmt.Errorf("kills changed since %d: %w", seq, err)
 	}
 	defer rows.Close()
-	var out []KillChange
-	for rows.Next() {
-		var (
-			c  KillChange
-			at int64
-		)
-		if err := rows.Scan(&c.Seq, &c.Action, &c.Target, &c.Actor, &c.Reason, &at); err != nil {
-			return nil, fmt.Errorf("kills changed since %d: %w", seq, err)
-		}
-		c.At = time.Unix(0, at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("kills changed since %d: %w", seq, err)
-	}
-	return out, nil
+	return scanKillChanges(rows, seq)
 }
 
 var _ KillStore = (*pgKills)(nil)

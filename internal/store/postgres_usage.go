@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,112 +64,16 @@ ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
 // Query sums the hourly counters that match q, then folds the hours into
 // q's granularity as SQLite's Query does.
 func (s *pgUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
-	cols := map[string]string{UsageByKey: "principal_id", UsageByTeam: "team", UsageByModel: "model"}
-	var group []string
-	by := map[string]bool{}
-	for _, g := range q.GroupBy {
-		c, ok := cols[g]
-		if !ok {
-			return nil, fmt.Errorf("query usage: cannot group by %q (key, team or model)", g)
-		}
-		if !by[g] {
-			by[g] = true
-			group = append(group, c)
-		}
+	query, args, group, err := usageSQL(q)
+	if err != nil {
+		return nil, err
 	}
-	switch q.Granularity {
-	case "", GranularityHour, GranularityDay, GranularityMonth, GranularityTotal:
-	default:
-		return nil, fmt.Errorf("query usage: granularity %q (hour, day, month or total)", q.Granularity)
-	}
-	to := q.To
-	if to.IsZero() {
-		to = time.Now()
-	}
-	where := []string{"bucket >= $1", "bucket < $2"}
-	args := []any{q.From.UTC().Truncate(time.Hour).UnixNano(), to.UnixNano()}
-	for _, f := range []struct{ col, val string }{{"principal_id", q.PrincipalID}, {"team", q.Team}, {"model", q.Model}} {
-		if f.val != "" {
-			args = append(args, f.val)
-			where = append(where, fmt.Sprintf("%s = $%d", f.col, len(args)))
-		}
-	}
-	const maxHourRows = MaxUsageRows * 31
-	sel := append([]string{"bucket"}, group...)
-	args = append(args, maxHourRows+1)
-	query := `SELECT ` + strings.Join(sel, ", ") + `, SUM(requests), SUM(errors), SUM(prompt_tokens),
- SUM(cached_tokens), SUM(completion_tokens), SUM(reasoning_tokens), SUM(total_tokens), SUM(cost_nanos)
-FROM usage_counters WHERE ` + strings.Join(where, " AND ") + `
-GROUP BY ` + strings.Join(sel, ", ") + ` ORDER BY bucket LIMIT $` + fmt.Sprint(len(args))
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.pool.Query(ctx, pgPlaceholders(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query usage: %w", err)
 	}
 	defer rows.Close()
-	type groupKey struct {
-		bucket           int64
-		key, team, model string
-	}
-	sums := map[groupKey]*UsageRow{}
-	var order []groupKey
-	n := 0
-	for rows.Next() {
-		if n++; n > maxHourRows {
-			return nil, ErrTooManyRows
-		}
-		var bucket int64
-		var r UsageRow
-		dest := []any{&bucket}
-		for _, c := range group {
-			switch c {
-			case "principal_id":
-				dest = append(dest, &r.PrincipalID)
-			case "team":
-				dest = append(dest, &r.Team)
-			case "model":
-				dest = append(dest, &r.Model)
-			}
-		}
-		dest = append(dest, &r.Requests, &r.Errors, &r.PromptTokens, &r.CachedTokens,
-			&r.CompletionTokens, &r.ReasoningTokens, &r.TotalTokens, &r.CostNanos)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("query usage: %w", err)
-		}
-		k := groupKey{bucket: truncateBucket(time.Unix(0, bucket).UTC(), q.Granularity), key: r.PrincipalID, team: r.Team, model: r.Model}
-		if s, ok := sums[k]; ok {
-			s.UsageCounts.Add(r.UsageCounts)
-			continue
-		}
-		if len(sums) >= MaxUsageRows {
-			return nil, ErrTooManyRows
-		}
-		if k.bucket != 0 {
-			r.Bucket = time.Unix(0, k.bucket).UTC()
-		}
-		sums[k] = &r
-		order = append(order, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query usage: %w", err)
-	}
-	out := make([]UsageRow, 0, len(order))
-	for _, k := range order {
-		out = append(out, *sums[k])
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if !a.Bucket.Equal(b.Bucket) {
-			return a.Bucket.Before(b.Bucket)
-		}
-		if a.PrincipalID != b.PrincipalID {
-			return a.PrincipalID < b.PrincipalID
-		}
-		if a.Team != b.Team {
-			return a.Team < b.Team
-		}
-		return a.Model < b.Model
-	})
-	return out, nil
+	return sumUsage(rows, group, q.Granularity)
 }
 
 var _ UsageStore = (*pgUsage)(nil)

@@ -137,13 +137,39 @@ ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
 }
 
 func (s *sqlUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
+	query, args, group, err := usageSQL(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query usage: %w", err)
+	}
+	defer rows.Close()
+	return sumUsage(rows, group, q.Granularity)
+}
+
+// rowIter is what reading a query's rows needs, of database/sql's and
+// pgx's rows alike.
+type rowIter interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// maxHourRows bounds the hourly rows a usage query reads: a month of hours
+// for each of MaxUsageRows groups.
+const maxHourRows = MaxUsageRows * 31
+
+// usageSQL builds the query of the hourly counters that match q, with ?
+// placeholders, and the columns it groups by.
+func usageSQL(q UsageQuery) (query string, args []any, group []string, err error) {
 	cols := map[string]string{UsageByKey: "principal_id", UsageByTeam: "team", UsageByModel: "model"}
-	var group []string
 	by := map[string]bool{}
 	for _, g := range q.GroupBy {
 		c, ok := cols[g]
 		if !ok {
-			return nil, fmt.Errorf("query usage: cannot group by %q (key, team or model)", g)
+			return "", nil, nil, fmt.Errorf("query usage: cannot group by %q (key, team or model)", g)
 		}
 		if !by[g] {
 			by[g] = true
@@ -153,7 +179,7 @@ func (s *sqlUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 	switch q.Granularity {
 	case "", GranularityHour, GranularityDay, GranularityMonth, GranularityTotal:
 	default:
-		return nil, fmt.Errorf("query usage: granularity %q (hour, day, month or total)", q.Granularity)
+		return "", nil, nil, fmt.Errorf("query usage: granularity %q (hour, day, month or total)", q.Granularity)
 	}
 	// Hours that start before To count: the current hour is in a query
 	// that ends now.
@@ -162,7 +188,7 @@ func (s *sqlUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 		to = time.Now()
 	}
 	where := []string{"bucket >= ?", "bucket < ?"}
-	args := []any{q.From.UTC().Truncate(time.Hour).UnixNano(), to.UnixNano()}
+	args = []any{q.From.UTC().Truncate(time.Hour).UnixNano(), to.UnixNano()}
 	for _, f := range []struct{ col, val string }{{"principal_id", q.PrincipalID}, {"team", q.Team}, {"model", q.Model}} {
 		if f.val != "" {
 			where = append(where, f.col+" = ?")
@@ -170,15 +196,16 @@ func (s *sqlUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 		}
 	}
 	sel := append([]string{"bucket"}, group...)
-	query := `SELECT ` + strings.Join(sel, ", ") + `, SUM(requests), SUM(errors), SUM(prompt_tokens),
+	query = `SELECT ` + strings.Join(sel, ", ") + `, SUM(requests), SUM(errors), SUM(prompt_tokens),
  SUM(cached_tokens), SUM(completion_tokens), SUM(reasoning_tokens), SUM(total_tokens), SUM(cost_nanos)
 FROM usage_counters WHERE ` + strings.Join(where, " AND ") + `
-GROUP BY ` + strings.Join(sel, ", ") + ` ORDER BY bucket LIMIT ` + fmt.Sprint(MaxUsageRows*31+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query usage: %w", err)
-	}
-	defer rows.Close()
+GROUP BY ` + strings.Join(sel, ", ") + ` ORDER BY bucket LIMIT ?`
+	return query, append(args, maxHourRows+1), group, nil
+}
+
+// sumUsage folds the hourly rows of a usageSQL query into granularity,
+// sorted by bucket, key, team and model.
+func sumUsage(rows rowIter, group []string, granularity string) ([]UsageRow, error) {
 	type groupKey struct {
 		bucket           int64
 		key, team, model string
@@ -187,7 +214,7 @@ GROUP BY ` + strings.Join(sel, ", ") + ` ORDER BY bucket LIMIT ` + fmt.Sprint(Ma
 	var order []groupKey
 	n := 0
 	for rows.Next() {
-		if n++; n > MaxUsageRows*31 {
+		if n++; n > maxHourRows {
 			return nil, ErrTooManyRows
 		}
 		var bucket int64
@@ -208,7 +235,7 @@ GROUP BY ` + strings.Join(sel, ", ") + ` ORDER BY bucket LIMIT ` + fmt.Sprint(Ma
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("query usage: %w", err)
 		}
-		k := groupKey{bucket: truncateBucket(time.Unix(0, bucket).UTC(), q.Granularity), key: r.PrincipalID, team: r.Team, model: r.Model}
+		k := groupKey{bucket: truncateBucket(time.Unix(0, bucket).UTC(), granularity), key: r.PrincipalID, team: r.Team, model: r.Model}
 		if s, ok := sums[k]; ok {
 			s.UsageCounts.Add(r.UsageCounts)
 			continue
