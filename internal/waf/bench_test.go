@@ -75,7 +75,7 @@ func BenchmarkInspect(b *testing.B) {
 	w := &wc
 	b.Run("default/chat-2KB/routed/repeat", func(b *testing.B) {
 		cw := *mustDefault(b)
-		cw.verdicts = newVerdictCache(false)
+		cw.verdicts = newVerdictCache()
 		benchInspect(b, &cw, chatRequest(chatBody(2<<10)), chatBody(2<<10), ScopeEnvelope, "deepseek-chat")
 	})
 	get := chatRequest(nil)
@@ -110,7 +110,7 @@ func BenchmarkInspectTraffic(b *testing.B) {
 	// A WAF with a verdict cache of its own: every request is new to it
 	// (a new request ID), so this measures a miss, the key included.
 	wc := *mustDefault(b)
-	wc.verdicts = newVerdictCache(false)
+	wc.verdicts = newVerdictCache()
 	bodies := make([][]byte, 64)
 	reqs := make([]*http.Request, 1000)
 	for i := range bodies {

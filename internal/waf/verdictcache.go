@@ -22,8 +22,8 @@ import (
 // collide with another's entry. Left out of the key is what no rule of
 // the Core Rule Set reads: the client's port, and the value of
 // a non-zero Content-Length, whose syntax net/http has already checked
-// (present or not, zero or not, is kept; with operator rule files loaded,
-// the value too). Requests whose inputs are large (many or long headers, a
+// (present or not, zero or not, is kept). With operator rule files loaded
+// there is no cache (see newWAF). Requests whose inputs are large (many or long headers, a
 // large body in scope) are not cached: they are rarely repeated.
 const (
 	verdictShards         = 16
@@ -39,16 +39,13 @@ type verdictShard struct {
 }
 
 type verdictCache struct {
-	// exactLength keys Content-Length by its value: set when operator rule
-	// files are loaded, since a custom rule may compare it.
-	exactLength bool
-	shards      [verdictShards]verdictShard
-	hits        atomic.Uint64
-	misses      atomic.Uint64
+	shards [verdictShards]verdictShard
+	hits   atomic.Uint64
+	misses atomic.Uint64
 }
 
-func newVerdictCache(exactLength bool) *verdictCache {
-	c := &verdictCache{exactLength: exactLength}
+func newVerdictCache() *verdictCache {
+	c := &verdictCache{}
 	for i := range c.shards {
 		c.shards[i].m = make(map[verdictKey]Verdict)
 	}
@@ -111,7 +108,7 @@ func (c *verdictCache) key(r *http.Request, payload []byte) (verdictKey, bool) {
 	slices.Sort(names)
 	for _, name := range names {
 		vs := r.Header[name]
-		if name == "Content-Length" && !c.exactLength && len(vs) == 1 && nonZeroDigits(vs[0]) {
+		if name == "Content-Length" && len(vs) == 1 && nonZeroDigits(vs[0]) {
 			// Its value is digits (net/http refused anything else); to the
 			// Core Rule Set only its presence and whether it is zero matter.
 			// A zero is kept as written: "00" is not "0" to rule 920170.

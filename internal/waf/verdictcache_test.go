@@ -19,7 +19,7 @@ func TestVerdictCache(t *testing.T) {
 	// Copies of the shared compiled WAF: one with a cache of its own, one
 	// without any.
 	wc, pc := *mustDefault(t), *mustDefault(t)
-	wc.verdicts, pc.verdicts = newVerdictCache(false), nil
+	wc.verdicts, pc.verdicts = newVerdictCache(), nil
 	w, plain := &wc, &pc
 	ctx := context.Background()
 	get := func(uri string, mod func(r *http.Request)) *http.Request {
@@ -94,7 +94,7 @@ func TestVerdictCache(t *testing.T) {
 // bound.
 func TestVerdictCacheBounded(t *testing.T) {
 	t.Parallel()
-	c := newVerdictCache(false)
+	c := newVerdictCache()
 	r := chatRequest(nil)
 	for i := range 3 * verdictShards * verdictShardSize {
 		r.RequestURI = fmt.Sprintf("/v1/models?i=%d", i)

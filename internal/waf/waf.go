@@ -90,7 +90,7 @@ func newWAF(cfg Config, log *slog.Logger, onMatch func(types.MatchedRule)) (*WAF
 		// what the key leaves out (the client's port, the time) or ask
 		// the outside world (@rbl, @geoLookup), so with them every request
 		// is inspected.
-		w.verdicts = newVerdictCache(false)
+		w.verdicts = newVerdictCache()
 	}
 	return w, nil
 }
