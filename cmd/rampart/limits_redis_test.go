@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/rampart-gw/rampart/internal/redistest"
 	"github.com/rampart-gw/rampart/internal/sim"
 )
 
@@ -39,20 +39,10 @@ func TestMain(m *testing.M) {
 
 const procKey = "rk-test-procs-0123456789abcdefghijklmnopqrstuvwxyz"
 
-// testRedis returns the test Redis address from RAMPART_TEST_REDIS, or
-// skips; set but unreachable, the test fails.
+// testRedis returns the test Redis address, or skips (redistest.Addr).
 func testRedis(t *testing.T) string {
 	t.Helper()
-	addr := os.Getenv("RAMPART_TEST_REDIS")
-	if addr == "" {
-		t.Skip("RAMPART_TEST_REDIS is unset; set it to host:port of a Redis to run the shared-limit tests")
-	}
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatalf("RAMPART_TEST_REDIS=%s is unreachable: %v", addr, err)
-	}
-	c.Close()
-	return addr
+	return redistest.Addr(t)
 }
 
 // startServe runs `rampart serve -c FILE` as a child process and returns

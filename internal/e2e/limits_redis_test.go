@@ -5,31 +5,20 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/rampart-gw/rampart/internal/redistest"
 	"github.com/rampart-gw/rampart/internal/sim"
 )
 
-// testRedis returns the test Redis address from RAMPART_TEST_REDIS, or
-// skips; set but unreachable, the test fails.
+// testRedis returns the test Redis address, or skips (redistest.Addr).
 func testRedis(t *testing.T) string {
 	t.Helper()
-	addr := os.Getenv("RAMPART_TEST_REDIS")
-	if addr == "" {
-		t.Skip("RAMPART_TEST_REDIS is unset; set it to host:port of a Redis to run the shared-limit tests")
-	}
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatalf("RAMPART_TEST_REDIS=%s is unreachable: %v", addr, err)
-	}
-	c.Close()
-	return addr
+	return redistest.Addr(t)
 }
 
 // TestThreeGatewaysShareRedis runs three gateways on one Redis and sends

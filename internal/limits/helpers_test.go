@@ -5,12 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rampart-gw/rampart/internal/redistest"
 )
 
 // clock is a settable time source shared by limiters under test.
@@ -29,22 +30,10 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // t0 is the start of a minute, so tests know where windows end.
 var t0 = time.Date(2026, 3, 14, 15, 9, 0, 0, time.UTC)
 
-// redisAddr returns the test Redis address from RAMPART_TEST_REDIS, or
-// skips the test when it is unset. A set but unreachable address fails.
+// redisAddr returns the test Redis address, or skips (redistest.Addr).
 func redisAddr(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("RAMPART_TEST_REDIS")
-	if addr == "" {
-		t.Skip("RAMPART_TEST_REDIS is unset; set it to host:port of a Redis to run the Redis tests")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("RAMPART_TEST_REDIS=%s is unreachable: %v", addr, err)
-	}
-	return addr
+	return redistest.Addr(t)
 }
 
 // testPrefix returns a key prefix unique to this test run and deletes every
