@@ -1,7 +1,9 @@
 // Package sse reads and writes Server-Sent Events as upstream model servers
 // stream them. The reader follows the WHATWG EventSource parsing rules, keeps
 // its buffers from one event to the next and tells a stream that ended
-// cleanly from one that was cut in the middle of an event.
+// cleanly from one that was cut in the middle of an event. Over a body that
+// lets its buffered bytes be read in place (a Source) the reader keeps no
+// read buffer of its own.
 package sse
 
 import (
@@ -17,11 +19,48 @@ import (
 // misbehaving upstream from growing a buffer without bound.
 const DefaultMaxEvent = 1 << 20
 
-// bufSize is the size of the read buffer. Most events (a few hundred
-// bytes) fit in it whole, so a line is copied only when it straddles two
-// reads. It is held for the life of a stream, so it is kept small: the
-// upstream connection has its own read buffer below this one.
+// bufSize is the size of the read buffer NewReader puts under a plain
+// io.Reader. Most events (a few hundred bytes) fit in it whole, so a line is
+// copied only when it straddles two reads. It is held for the life of a
+// stream, so it is kept small: the upstream connection has its own read
+// buffer below this one.
 const bufSize = 2 << 10
+
+// Source is a body whose bytes can be read in place, straight out of the
+// buffer it already reads into.
+type Source interface {
+	// Peek returns the next bytes of the body that are already buffered,
+	// reading once (which may block) only when none are. It returns at
+	// least one byte or an error, and io.EOF at the end of the body. The
+	// bytes stay valid until the next call to Peek.
+	Peek() ([]byte, error)
+	// Advance consumes the first n bytes of what Peek returned. It does not
+	// move or overwrite them.
+	Advance(n int)
+	// Buffered reports how many bytes Peek can return without reading. It
+	// never reports more than that, but it may report 0 where a read turns
+	// out not to be needed.
+	Buffered() int
+}
+
+// bufSource is the Source NewReader makes of an io.Reader.
+type bufSource bufio.Reader
+
+func (s *bufSource) Peek() ([]byte, error) {
+	br := (*bufio.Reader)(s)
+	if br.Buffered() == 0 {
+		if _, err := br.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	return br.Peek(br.Buffered())
+}
+
+// Advance drops n buffered bytes; n never exceeds what is buffered, so
+// Discard cannot fail.
+func (s *bufSource) Advance(n int) { _, _ = (*bufio.Reader)(s).Discard(n) }
+
+func (s *bufSource) Buffered() int { return (*bufio.Reader)(s).Buffered() }
 
 // ErrEventTooLarge reports an event (or a single line) larger than the cap
 // given to NewReader. The reader stops at it: the stream cannot be resynced
@@ -50,7 +89,8 @@ type Event struct {
 
 // Reader parses an SSE stream event by event.
 type Reader struct {
-	br     *bufio.Reader
+	src    Source
+	wait   func() // called before a read that may block; may be nil
 	max    int
 	ev     Event
 	line   []byte // holds a line that straddles two reads
@@ -69,11 +109,22 @@ type Reader struct {
 // NewReader returns a Reader of r. maxEvent caps the bytes of one event's
 // field lines (and of any single line); zero or less means DefaultMaxEvent.
 func NewReader(r io.Reader, maxEvent int) *Reader {
+	return NewSourceReader((*bufSource)(bufio.NewReaderSize(r, bufSize)), maxEvent, nil)
+}
+
+// NewSourceReader returns a Reader that parses src in place: a line that
+// lies within what one Peek returns is not copied, and only a line that
+// straddles two is gathered in a buffer of the Reader's. beforeBlock, if not
+// nil, is called before each Peek that may have to wait for the network,
+// that is, once after each burst of buffered bytes: a relay flushes what it
+// wrote there. maxEvent is as for NewReader.
+func NewSourceReader(src Source, maxEvent int, beforeBlock func()) *Reader {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEvent
 	}
 	return &Reader{
-		br:    bufio.NewReaderSize(r, bufSize),
+		src:   src,
+		wait:  beforeBlock,
 		max:   maxEvent,
 		data:  make([]byte, 0, 1024),
 		name:  make([]byte, 0, 32),
@@ -107,8 +158,8 @@ func (r *Reader) Next() (*Event, error) {
 }
 
 // readLine returns the next line without its terminator. The line points
-// into the bufio buffer when it lies within one read and into r.line when
-// it straddles reads.
+// into the source's buffer when it lies within one Peek and into r.line
+// when it straddles Peeks.
 func (r *Reader) readLine() ([]byte, error) {
 	r.line = r.line[:0]
 	for {
@@ -146,23 +197,24 @@ func (r *Reader) readLine() ([]byte, error) {
 	}
 }
 
-// buffered returns every byte the bufio buffer holds, reading once if it
-// holds none. It never waits for more than one read, so an event that has
+// buffered returns the bytes the source holds, reading once if it holds
+// none. It never waits for more than one read, so an event that has
 // arrived is dispatched even if the upstream then goes quiet.
 func (r *Reader) buffered() ([]byte, error) {
-	if r.br.Buffered() == 0 {
-		if _, err := r.br.Peek(1); err != nil {
-			return nil, err
-		}
+	if r.wait != nil && r.src.Buffered() == 0 {
+		r.wait()
 	}
-	buf, _ := r.br.Peek(r.br.Buffered())
-	return buf, nil
+	buf, err := r.src.Peek()
+	if err == nil && len(buf) == 0 {
+		err = io.ErrNoProgress
+	}
+	return buf, err
 }
 
-// discard drops n buffered bytes; n never exceeds what is buffered, so
-// Discard cannot fail.
+// discard consumes n bytes of what buffered returned. The bytes stay in
+// place until the next Peek, so a line returned in place outlives it.
 func (r *Reader) discard(n int) {
-	_, _ = r.br.Discard(n)
+	r.src.Advance(n)
 }
 
 // grow checks that a straddling line can take n more bytes.
