@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -40,12 +41,18 @@ type Edits struct {
 	SystemNote string
 }
 
+// errReleased is the error of building a body from a released request.
+var errReleased = errors.New("the request was released; no upstream body can be built from it")
+
 // AppendUpstreamBody appends the body to send upstream to dst. With no
 // effective edit it appends Body unchanged. Otherwise it splices: members
 // that are not edited are copied byte for byte, in their order; edited
 // members are re-encoded, and added members go at the end of their object.
 // Whitespace between the members of an edited object is not kept.
 func (r *Request) AppendUpstreamBody(dst []byte, e Edits) ([]byte, error) {
+	if r.Body == nil {
+		return dst, errReleased
+	}
 	for i := range e.SetContent {
 		if i < 0 || i >= len(r.Messages) {
 			return dst, fmt.Errorf("set content of message %d: the request has %d messages", i, len(r.Messages))

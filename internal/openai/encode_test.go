@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -153,5 +154,20 @@ func TestAppendUpstreamBodySetTexts(t *testing.T) {
 	r, _ := Decode(Completions, []byte(`{"model":"a","prompt":["x","y"]}`), Limits{})
 	if _, err := r.AppendUpstreamBody(nil, Edits{SetPrompt: []string{"x"}}); err == nil {
 		t.Error("a prompt edit with the wrong number of strings was accepted")
+	}
+}
+
+func TestReleaseKeepsScalarsAndRefusesBodies(t *testing.T) {
+	t.Parallel()
+	r := mustDecode(t, `{"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":7,"tools":[{"type":"function"}],"messages":[{"role":"user","content":"secret text"}]}`)
+	r.Release()
+	if r.Model != "m" || !r.Stream || !r.IncludeUsage || r.MaxTokens != 7 || !r.HasTools || r.Endpoint != Chat {
+		t.Fatalf("Release lost a scalar field: %+v", r)
+	}
+	if r.Body != nil || r.Messages != nil || r.Prompt != nil || r.Input != nil {
+		t.Fatal("Release kept the body or the decoded texts")
+	}
+	if _, err := r.AppendUpstreamBody(nil, Edits{}); !errors.Is(err, errReleased) {
+		t.Fatalf("a released request built a body: err %v", err)
 	}
 }

@@ -74,6 +74,16 @@ type Request struct {
 	memberBuf                            [16]member
 }
 
+// Release drops the body and the decoded texts once no upstream body will
+// be built from the request again (a stream that has started is never
+// retried): an open stream then holds only the request's scalar fields.
+// Model, Endpoint, Stream, IncludeUsage, MaxTokens and HasTools stay.
+func (r *Request) Release() {
+	r.Body = nil
+	r.Messages, r.Prompt, r.Input = nil, nil, nil
+	r.members = nil
+}
+
 // Message is one chat message.
 type Message struct {
 	// Role is system, user, assistant, tool, developer or function.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
+	"github.com/rampart-gw/rampart/internal/openai"
 )
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
@@ -70,15 +71,34 @@ func (ex *exchange) readBody() (_ []byte, err error) {
 	}
 }
 
+// releaseBody returns the client's body and the upstream body built from
+// it to the pool.
 func (ex *exchange) releaseBody() {
-	if ex.body == nil {
-		return
-	}
-	if cap(*ex.body) <= 1<<20 {
-		*ex.body = (*ex.body)[:0]
-		bodyPool.Put(ex.body)
-	}
+	putBody(ex.body)
 	ex.body = nil
+	putBody(ex.out)
+	ex.out = nil
+	if ex.call != nil {
+		ex.call.Body = nil
+	}
+}
+
+func putBody(b *[]byte) {
+	if b != nil && cap(*b) <= 1<<20 {
+		*b = (*b)[:0]
+		bodyPool.Put(b)
+	}
+}
+
+// upstreamBody builds the body sent to an upstream into the exchange's
+// pooled buffer, which the next attempt reuses.
+func (ex *exchange) upstreamBody(req *openai.Request, e openai.Edits) ([]byte, error) {
+	if ex.out == nil {
+		ex.out = bodyPool.Get().(*[]byte)
+	}
+	b, err := req.AppendUpstreamBody((*ex.out)[:0], e)
+	*ex.out = b[:0]
+	return b, err
 }
 
 func tooLarge(max int64) error {

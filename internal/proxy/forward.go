@@ -102,7 +102,6 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		ex.fail(e)
 		return
 	}
-	var out []byte
 	var openWait time.Duration // set when a circuit breaker refused a target
 	ex.rec.GatewayTime = time.Since(ex.rec.Start)
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
@@ -121,8 +120,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		ex.rec.Attempts = attempt + 1
 		ex.rec.Upstream = tgt.Client.Name
 		ex.rec.Tried = append(ex.rec.Tried, tgt.Client.Name)
-		var err error
-		out, err = req.AppendUpstreamBody(out[:0], ex.edits(ep, req, rt, tgt, base))
+		out, err := ex.upstreamBody(req, ex.edits(ep, req, rt, tgt, base))
 		if err != nil {
 			ex.fail(err)
 			return

@@ -129,7 +129,8 @@ type exchange struct {
 	streaming   bool
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
-	body        *[]byte
+	body        *[]byte // the client's body, pooled
+	out         *[]byte // the upstream body, pooled
 	call        *Call
 }
 

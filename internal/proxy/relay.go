@@ -247,6 +247,9 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		ex.fail(badUpstream(errors.New("stream answered with content type " + ct)))
 		return
 	}
+	// Nothing reads the upstream's header again; an open stream need not
+	// keep it.
+	resp.Header = nil
 	st := &streamer{
 		ex:        ex,
 		rc:        http.NewResponseController(ex.w),
@@ -254,7 +257,6 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		req:       req,
 		idle:      tgt.Client.Timeouts.Idle,
 		heartbeat: rt.Heartbeat,
-		buf:       make([]byte, 0, 1024),
 		filters:   ex.filterChain(ctx, rt, tgt),
 		est:       tokenizer.Heuristic{},
 	}
@@ -274,9 +276,10 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	st.startTimer()
 	defer st.close()
 	// From here on no upstream body is built again (a stream that has
-	// started is never retried), so the client's body goes back to the
-	// pool instead of being held for the life of the stream.
-	req.Body = nil
+	// started is never retried), so the client's body, the upstream body
+	// and the decoded texts are let go instead of being held for the life
+	// of the stream. Stages copied what their response filters need.
+	req.Release()
 	ex.releaseBody()
 
 	// Events are written as they are handled and flushed just before the
