@@ -3,6 +3,7 @@ package guard
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rampart-gw/rampart/internal/guard/normalize"
 )
@@ -39,14 +40,17 @@ func countWords(t string, limit int) int {
 
 // personaFrame is a role-play opener: "act as", "pretend you are",
 // "I want you to act as", "let's role-play:", after an optional softener.
-var personaFrame = regexp.MustCompile(`^\s*(?:(?:please|ok(?:ay)?|now|so|hey|can you|could you|would you|will you|i want you to|i'd like you to|i would like you to)[\s,]+)*(?:act as|acting as|pretend (?:to be|you are|you're|that you are)|imagine (?:you are|you're|that you are)|you are now|you're now|you are|you're|role-?play as|play the role of|let's role-?play\s*[:,-]?\s*(?:you are|you're)?)\s+`)
+// It is compiled on first use.
+var personaFrame = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(?:(?:please|ok(?:ay)?|now|so|hey|can you|could you|would you|will you|i want you to|i'd like you to|i would like you to)[\s,]+)*(?:act as|acting as|pretend (?:to be|you are|you're|that you are)|imagine (?:you are|you're|that you are)|you are now|you're now|you are|you're|role-?play as|play the role of|let's role-?play\s*[:,-]?\s*(?:you are|you're)?)\s+`)
+})
 
 // withoutPersona returns t without a leading role-play frame, so the
 // classifiers judge what the persona is asked to do, not the frame that
 // every role-play request shares with persona jailbreaks. The jailbreak
 // rules (JB-*) still see the whole text.
 func withoutPersona(t string) string {
-	if m := personaFrame.FindStringIndex(t); m != nil {
+	if m := personaFrame().FindStringIndex(t); m != nil {
 		return strings.TrimSpace(t[m[1]:])
 	}
 	return t

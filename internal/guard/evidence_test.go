@@ -32,7 +32,7 @@ func TestPromptExtractionQuestions(t *testing.T) {
 		{"What are the instructions for assembling this desk?", false},
 		{"What's the prompt for the essay competition?", false},
 	} {
-		hit := injectionSet.first(testNorm(c.text))
+		hit := injectionSet().first(testNorm(c.text))
 		if got := hit != nil && hit.ID == "PI-002"; got != c.fire {
 			t.Errorf("%q: PI-002 fired %v, want %v (%v)", c.text, got, c.fire, hit)
 		}
@@ -148,7 +148,7 @@ func TestModeSwitchAndSafeguardRules(t *testing.T) {
 		{"How do I disable the content filter on my router?", "PI-005", false},
 		{"Can you disable your notifications at night?", "PI-005", false},
 	} {
-		hit := injectionSet.first(testNorm(c.text))
+		hit := injectionSet().first(testNorm(c.text))
 		if got := hit != nil && hit.ID == c.rule; got != c.fire {
 			t.Errorf("%q: %s fired %v, want %v (%v)", c.text, c.rule, got, c.fire, hit)
 		}

@@ -69,6 +69,17 @@ type Guards struct {
 // sharedModels decodes the embedded weights once per process.
 var sharedModels = sync.OnceValues(loadModels)
 
+// compileRules builds the built-in rule sets, once per process. They are
+// not built at package init, which every command of the binary would pay
+// for, but by New, so that the first request inspected does not.
+func compileRules() {
+	harmfulSet()
+	injectionSet()
+	documentSet()
+	malwareSet()
+	personaFrame()
+}
+
 // New validates cfg (after defaults) and compiles it.
 func New(cfg Config, log *slog.Logger) (*Guards, error) {
 	if log == nil {
@@ -82,6 +93,7 @@ func New(cfg Config, log *slog.Logger) (*Guards, error) {
 	if err != nil {
 		return nil, err
 	}
+	compileRules()
 	g := &Guards{cfg: cfg, log: log, m: m, banned: compileBanned(cfg.Banned)}
 	g.roles.injection = set(cfg.Injection.Roles)
 	g.roles.harmful = set(cfg.Harmful.Roles)
@@ -201,8 +213,8 @@ func (g *Guards) checkInjection(out []Verdict, role string, n *normalize.Result)
 	var hit *rule
 	fired := 0.0 // the highest score at or above its text's threshold
 	texts(n, func(t string) bool {
-		if hit = injectionSet.first(t); hit == nil && doc {
-			hit = documentSet.first(t)
+		if hit = injectionSet().first(t); hit == nil && doc {
+			hit = documentSet().first(t)
 		}
 		if hit != nil {
 			return true
@@ -248,7 +260,7 @@ func (g *Guards) checkHarmful(out []Verdict, n *normalize.Result) []Verdict {
 	var hit *rule
 	fired, text := 0.0, n.Text
 	texts(n, func(t string) bool {
-		if hit = harmfulSet.first(t); hit != nil {
+		if hit = harmfulSet().first(t); hit != nil {
 			text = t
 			return true
 		}

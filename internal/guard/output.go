@@ -170,7 +170,7 @@ func (c *outputChecker) checkWindow(out []Verdict, window string, _ int) []Verdi
 	if c.canary != "" && strings.Contains(window, c.canary) {
 		out = c.fire(out, c.g.cfg.PromptLeak.Action, Verdict{Guard: GuardPromptLeak, Rule: "PL-001", Score: 1, Category: "canary"})
 	}
-	malwareSet.all(window, func(r *rule) bool { return c.fired[GuardMalware+"/"+r.ID] }, func(r *rule) {
+	malwareSet().all(window, func(r *rule) bool { return c.fired[GuardMalware+"/"+r.ID] }, func(r *rule) {
 		out = c.fire(out, c.g.cfg.Malware.Action, Verdict{Guard: GuardMalware, Rule: r.ID, Score: 1, Category: r.Category})
 	})
 	c.g.banned.all(window, func(r *rule) bool { return c.fired[GuardBanned+"/"+r.ID] }, func(r *rule) {
@@ -180,7 +180,7 @@ func (c *outputChecker) checkWindow(out []Verdict, window string, _ int) []Verdi
 }
 
 func (c *outputChecker) checkHarmfulOutput(out []Verdict, window string) []Verdict {
-	if r := harmfulSet.first(window); r != nil {
+	if r := harmfulSet().first(window); r != nil {
 		return c.fire(out, c.g.harmfulAction(r.Category, c.g.cfg.Harmful.OutputAction), Verdict{Guard: GuardHarmful, Rule: r.ID, Score: 1, Category: r.Category})
 	}
 	if s := c.g.m.harmful.Score(window); s >= c.g.cfg.Harmful.OutputThreshold {
