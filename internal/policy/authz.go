@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -36,7 +37,9 @@ const (
 // failed rule never allows.
 const authzCostLimit = 10000
 
-var authzEnv = mustAuthzEnv()
+// authzEnv is the CEL environment of authorization rules, built on first
+// use.
+var authzEnv = sync.OnceValue(mustAuthzEnv)
 
 func mustAuthzEnv() *cel.Env {
 	e, err := cel.NewEnv(
@@ -151,25 +154,26 @@ func CompileCondition(src string) (*Condition, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("the expression is empty")
 	}
-	ast, iss := authzEnv.Compile(src)
+	e := authzEnv()
+	ast, iss := e.Compile(src)
 	if iss.Err() != nil {
 		return nil, errors.New(strings.ReplaceAll(iss.Err().Error(), "\n", " "))
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("the expression must be true or false, not %s", ast.OutputType())
 	}
-	est, err := authzEnv.EstimateCost(ast, authzSizes{})
+	est, err := e.EstimateCost(ast, authzSizes{})
 	if err != nil {
 		return nil, err
 	}
 	if est.Max > authzCostLimit {
 		return nil, fmt.Errorf("the expression may cost up to %d, more than the limit of %d: simplify it", est.Max, authzCostLimit)
 	}
-	prg, err := authzEnv.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := e.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err
 	}
-	guarded, err := authzEnv.Program(ast, cel.CostLimit(authzCostLimit), cel.EvalOptions(cel.OptOptimize))
+	guarded, err := e.Program(ast, cel.CostLimit(authzCostLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	"github.com/rampart-gw/rampart/internal/record"
@@ -20,7 +21,9 @@ type Expr struct {
 	prg cel.Program
 }
 
-var env = mustEnv()
+// env is the CEL environment of Compile, built on first use rather than
+// at package init, which every command of the binary would pay for.
+var env = sync.OnceValue(mustEnv)
 
 func mustEnv() *cel.Env {
 	e, err := cel.NewEnv(
@@ -39,14 +42,15 @@ func mustEnv() *cel.Env {
 // dlp.findings: the entity types found, guards.verdicts: the rules that
 // fired) and `headers` (lower-case names).
 func Compile(src string) (*Expr, error) {
-	ast, iss := env.Compile(src)
+	e := env()
+	ast, iss := e.Compile(src)
 	if iss.Err() != nil {
 		return nil, errors.New(strings.ReplaceAll(iss.Err().Error(), "\n", " "))
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("the expression must be true or false, not %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.CostLimit(10000), cel.EvalOptions(cel.OptOptimize))
+	prg, err := e.Program(ast, cel.CostLimit(10000), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err
 	}
