@@ -84,9 +84,10 @@ func TestRunPhaseStopsOnCancel(t *testing.T) {
 
 func TestOpenStreams(t *testing.T) {
 	t.Parallel()
-	var active atomic.Int64
+	var active, total atomic.Int64
 	sim := fakeSimHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		total.Add(1)
 		active.Add(1)
 		defer active.Add(-1)
 		sim.ServeHTTP(w, r)
@@ -102,6 +103,10 @@ func TestOpenStreams(t *testing.T) {
 	}
 	if res.opened != n || res.failed != 0 {
 		t.Errorf("opened %d, failed %d; want %d opened", res.opened, res.failed, n)
+	}
+	// The warm-up streams came first and were not counted.
+	if got := total.Load(); got != n+warmStreams {
+		t.Errorf("the server saw %d streams; want %d measured and %d warm-up", got, n, warmStreams)
 	}
 	if res.rssBeforeKB <= 0 || res.rssDuringKB <= 0 {
 		t.Errorf("rss before %d KiB, during %d KiB; want both measured", res.rssBeforeKB, res.rssDuringKB)
