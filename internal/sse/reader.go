@@ -71,7 +71,8 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 var bom = []byte("\xEF\xBB\xBF")
 
 // Event is one dispatched event or one comment line. Its slices point into
-// the Reader's buffers and stay valid only until the next call to Next.
+// the Reader's buffers (or its Source's) and stay valid only until the next
+// call to Next.
 type Event struct {
 	// Name is the "event" field, nil if the event had none.
 	Name []byte
