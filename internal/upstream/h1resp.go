@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -14,8 +15,8 @@ import (
 // An HTTP/1.1 answer's head is parsed here rather than by
 // http.ReadResponse: the gateway forwards no upstream header, so only the
 // few it acts on are kept, which spares a header map of every upstream
-// header on every request. The chunked transfer coding is decoded by
-// net/http's own reader.
+// header on every request. The chunked transfer coding is decoded here too,
+// so that a body can be read in place (see chunkedBody).
 
 var (
 	errMalformedAnswer = errors.New("upstream sent a malformed HTTP answer")
@@ -148,7 +149,7 @@ func readHead(br *bufio.Reader, budget *int) (a answer, interim bool, err error)
 		// coding wins and the connection is not trusted afterwards.
 		a.reuse = a.reuse && !haveLength
 		resp.TransferEncoding = []string{"chunked"}
-		resp.Body = &chunkedBody{br: br, cr: httputil.NewChunkedReader(br), budget: *budget}
+		resp.Body = &chunkedBody{br: br, budget: *budget}
 	case haveLength:
 		resp.ContentLength = length
 		if length == 0 {
@@ -159,7 +160,7 @@ func readHead(br *bufio.Reader, budget *int) (a answer, interim bool, err error)
 	default:
 		// The body runs until the connection closes.
 		a.reuse = false
-		resp.Body = io.NopCloser(br)
+		resp.Body = closeBody{r: br}
 	}
 	return a, false, nil
 }
@@ -199,9 +200,28 @@ func clipBytes(b []byte, n int) []byte {
 	return b
 }
 
+// The answer bodies below are also read in place: Peek hands out the bytes
+// that the connection's read buffer already holds, so a caller that parses
+// them (the SSE relay) needs no read buffer of its own, and Buffered tells
+// it when a Peek would have to wait for the network.
+
+// peekBuffered returns up to limit bytes that br holds, filling it once
+// when it holds none. A fill that reads nothing returns its error.
+func peekBuffered(br *bufio.Reader, limit int64) ([]byte, error) {
+	n := br.Buffered()
+	if n == 0 {
+		if _, err := br.Peek(1); err != nil {
+			return nil, err
+		}
+		n = br.Buffered()
+	}
+	p, _ := br.Peek(int(min(int64(n), limit)))
+	return p, nil
+}
+
 // lengthBody is a body of a known length.
 type lengthBody struct {
-	r io.Reader
+	r *bufio.Reader
 	n int64
 }
 
@@ -223,39 +243,288 @@ func (b *lengthBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *lengthBody) Close() error { return nil }
-
-// chunkedBody decodes a chunked body and consumes its trailer, so that
-// the connection is positioned at the next answer.
-type chunkedBody struct {
-	br     *bufio.Reader
-	cr     io.Reader
-	budget int
-	done   bool
+// Peek returns the buffered bytes of the body, reading once if none are.
+// They stay valid until the next read.
+func (b *lengthBody) Peek() ([]byte, error) {
+	if b.n <= 0 {
+		return nil, io.EOF
+	}
+	p, err := peekBuffered(b.r, b.n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return p, err
 }
 
+// Advance consumes n bytes of what Peek returned.
+func (b *lengthBody) Advance(n int) {
+	_, _ = b.r.Discard(n)
+	b.n -= int64(n)
+}
+
+// Buffered reports how many bytes Peek returns without reading.
+func (b *lengthBody) Buffered() int {
+	return int(min(b.n, int64(b.r.Buffered())))
+}
+
+func (b *lengthBody) Close() error { return nil }
+
+// closeBody is a body that runs until the connection closes.
+type closeBody struct {
+	r *bufio.Reader
+}
+
+func (b closeBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// Peek returns the buffered bytes of the body, reading once if none are.
+func (b closeBody) Peek() ([]byte, error) { return peekBuffered(b.r, math.MaxInt64) }
+
+// Advance consumes n bytes of what Peek returned.
+func (b closeBody) Advance(n int) { _, _ = b.r.Discard(n) }
+
+// Buffered reports how many bytes Peek returns without reading.
+func (b closeBody) Buffered() int { return b.r.Buffered() }
+
+func (b closeBody) Close() error { return nil }
+
+// The chunked transfer coding is decoded here, by the rules of
+// net/http/internal's chunked reader: a chunk-size line must end in CR LF
+// with no other CR, is at most maxChunkLine bytes, has a hex size of at
+// most 16 digits and may carry extensions after a ';', which are dropped;
+// chunk data must be followed by CR LF; and a sender whose framing far
+// outweighs its data is cut off. After the last chunk the trailer fields
+// are read, and dropped, up to the empty line, so that the connection is
+// positioned at the next answer.
+
+// maxChunkLine bounds a chunk-size line, as net/http does.
+const maxChunkLine = 4096
+
+var (
+	errChunkMalformed = errors.New("malformed chunked encoding")
+	errChunkBareLF    = errors.New("chunked line ends with bare LF")
+	errChunkCR        = errors.New("invalid CR in chunked line")
+	errChunkEmptySize = errors.New("empty hex number for chunk length")
+	errChunkBadSize   = errors.New("invalid byte in chunk length")
+	errChunkTooLarge  = errors.New("http chunk length too large")
+	errChunkOverhead  = errors.New("chunked encoding contains too much non-data")
+)
+
+// chunkedBody decodes a chunked body.
+type chunkedBody struct {
+	br       *bufio.Reader
+	n        uint64 // unread data bytes of the current chunk
+	excess   int64  // framing bytes beyond what the data allows
+	budget   int    // header bytes left for the trailer
+	err      error  // io.EOF after the trailer, or what ended the body
+	checkEnd bool   // the CR LF after a chunk's data is due
+	trailer  bool   // the last chunk was read; trailer lines are due
+}
+
+// Read reads data like net/http's chunked reader: once it has some, it
+// returns rather than wait for framing or data not yet buffered.
 func (b *chunkedBody) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, io.EOF
-	}
-	n, err := b.cr.Read(p)
-	if err == io.EOF {
-		// Trailer fields, if any, then the empty line.
-		for {
-			l, lerr := line(b.br, &b.budget)
-			if lerr != nil {
-				if lerr == io.EOF {
-					lerr = io.ErrUnexpectedEOF
-				}
-				return n, lerr
-			}
-			if len(l) == 0 {
+	n := 0
+	for n < len(p) && b.err == nil {
+		if b.n == 0 {
+			if b.frame(n == 0); b.n == 0 {
 				break
 			}
 		}
-		b.done = true
+		if n > 0 && b.br.Buffered() == 0 {
+			break
+		}
+		q := p[n:]
+		if uint64(len(q)) > b.n {
+			q = q[:b.n]
+		}
+		m, err := b.br.Read(q)
+		n += m
+		b.n -= uint64(m)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			b.err = err
+		} else if b.n == 0 {
+			b.checkEnd = true
+		}
 	}
-	return n, err
+	if n == 0 || b.err == io.EOF {
+		return n, b.err
+	}
+	return n, nil
+}
+
+// Peek returns the buffered data of the current chunk, first reading the
+// framing before it and, when no data is buffered, reading once. The bytes
+// stay valid until the next read.
+func (b *chunkedBody) Peek() ([]byte, error) {
+	if b.n == 0 {
+		b.frame(true)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	p, err := peekBuffered(b.br, int64(min(b.n, math.MaxInt64)))
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		b.err = err
+	}
+	return p, err
+}
+
+// Advance consumes n bytes of what Peek returned.
+func (b *chunkedBody) Advance(n int) {
+	if n <= 0 {
+		return
+	}
+	_, _ = b.br.Discard(n)
+	if b.n -= uint64(n); b.n == 0 {
+		b.checkEnd = true
+	}
+}
+
+// Buffered reports how many data bytes Peek returns without reading: it
+// reads past any framing that is wholly buffered, and reports 0 if that
+// leaves none.
+func (b *chunkedBody) Buffered() int {
+	if b.n == 0 {
+		b.frame(false)
+	}
+	if b.err != nil {
+		return 0
+	}
+	return int(min(b.n, uint64(b.br.Buffered())))
 }
 
 func (b *chunkedBody) Close() error { return nil }
+
+// frame reads framing until chunk data is due or the body ends. Unless wait
+// is set it stops, rather than read, at framing that is not wholly buffered.
+func (b *chunkedBody) frame(wait bool) {
+	for b.n == 0 && b.err == nil {
+		switch {
+		case b.checkEnd:
+			if !wait && b.br.Buffered() < 2 {
+				return
+			}
+			p, err := b.br.Peek(2)
+			if err != nil {
+				b.fail(err)
+				return
+			}
+			if p[0] != '\r' || p[1] != '\n' {
+				b.err = errChunkMalformed
+				return
+			}
+			_, _ = b.br.Discard(2)
+			b.checkEnd = false
+		case b.trailer:
+			if !wait && !b.lineBuffered() {
+				return
+			}
+			l, err := line(b.br, &b.budget)
+			if err != nil {
+				b.fail(err)
+				return
+			}
+			if len(l) == 0 {
+				b.err = io.EOF
+			}
+		default:
+			if !wait && !b.lineBuffered() {
+				return
+			}
+			b.chunkHeader()
+		}
+	}
+}
+
+// lineBuffered reports whether a whole line is buffered.
+func (b *chunkedBody) lineBuffered() bool {
+	p, _ := b.br.Peek(b.br.Buffered())
+	return bytes.IndexByte(p, '\n') >= 0
+}
+
+// fail ends the body with a read error; the framing promised more bytes.
+func (b *chunkedBody) fail(err error) {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	b.err = err
+}
+
+// chunkHeader reads a chunk-size line.
+func (b *chunkedBody) chunkHeader() {
+	p, err := b.br.ReadSlice('\n')
+	if err != nil {
+		if err == bufio.ErrBufferFull {
+			err = httputil.ErrLineTooLong
+		}
+		b.fail(err)
+		return
+	}
+	// RFC 9112 lets a header line end in a bare LF, but not a chunk line.
+	if i := bytes.IndexByte(p, '\r'); i < 0 {
+		b.err = errChunkBareLF
+		return
+	} else if i != len(p)-2 {
+		b.err = errChunkCR
+		return
+	}
+	p = p[:len(p)-2]
+	if len(p) >= maxChunkLine {
+		b.err = httputil.ErrLineTooLong
+		return
+	}
+	b.excess += int64(len(p)) + 2 // the line, and the CR LF after the data
+	for len(p) > 0 && (p[len(p)-1] == ' ' || p[len(p)-1] == '\t') {
+		p = p[:len(p)-1]
+	}
+	p, _, _ = bytes.Cut(p, []byte(";"))
+	n, err := parseChunkSize(p)
+	if err != nil {
+		b.err = err
+		return
+	}
+	// One byte per chunk is legitimate streaming; long extensions on tiny
+	// chunks are not. Allow 16 bytes of framing per chunk plus twice its
+	// data, as net/http does.
+	b.excess = max(b.excess-16-2*int64(n), 0)
+	if b.excess > 16<<10 {
+		b.err = errChunkOverhead
+		return
+	}
+	if n == 0 {
+		b.trailer = true
+		return
+	}
+	b.n = n
+}
+
+// parseChunkSize parses a chunk size in hex.
+func parseChunkSize(v []byte) (uint64, error) {
+	if len(v) == 0 {
+		return 0, errChunkEmptySize
+	}
+	var n uint64
+	for i, c := range v {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, errChunkBadSize
+		}
+		if i == 16 {
+			return 0, errChunkTooLarge
+		}
+		n = n<<4 | uint64(c)
+	}
+	return n, nil
+}
