@@ -154,7 +154,9 @@ func (c *h1Client) roundTrip(ctx context.Context, pc *h1Conn, method, path strin
 		_ = pc.nc.SetDeadline(aLongTimeAgo)
 	}
 	resp := a.resp
-	resp.Body = &h1Body{ctx: ctx, c: c, pc: pc, rc: resp.Body, stop: stop, reuse: a.reuse}
+	hb := &h1Body{ctx: ctx, c: c, pc: pc, rc: resp.Body, stop: stop, reuse: a.reuse}
+	hb.src, _ = resp.Body.(bodySource) // every body but http.NoBody
+	resp.Body = hb
 	return resp, nil
 }
 
@@ -177,6 +179,20 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
+// bodySource is a body that can also be read in place, out of the
+// connection's read buffer. It has the method set of sse.Source, which
+// h1Body passes on, so the SSE relay parses events where they were read.
+type bodySource interface {
+	// Peek returns the next buffered bytes of the body, reading once when
+	// none are; at least one byte or an error, io.EOF at the end. The
+	// bytes stay valid until the next Peek or Read.
+	Peek() ([]byte, error)
+	// Advance consumes n bytes of what Peek returned.
+	Advance(n int)
+	// Buffered reports how many bytes Peek returns without reading.
+	Buffered() int
+}
+
 // h1Body is an answer's body; closing it returns the connection to the
 // pool when the answer was read to its end.
 type h1Body struct {
@@ -184,6 +200,7 @@ type h1Body struct {
 	c     *h1Client
 	pc    *h1Conn
 	rc    io.ReadCloser
+	src   bodySource // rc read in place; nil for an empty body
 	stop  func() bool
 	eof   bool
 	done  bool
@@ -201,6 +218,42 @@ func (b *h1Body) Read(p []byte) (int, error) {
 		err = ctxErr(b.ctx, err)
 	}
 	return n, err
+}
+
+// Peek returns the next bytes of the body that the connection's read
+// buffer holds, reading once when it holds none. They stay valid until
+// the next Peek or Read.
+func (b *h1Body) Peek() ([]byte, error) {
+	if b.done {
+		return nil, errors.New("read on closed upstream body")
+	}
+	if b.src == nil {
+		b.eof = true
+		return nil, io.EOF
+	}
+	p, err := b.src.Peek()
+	if err == io.EOF {
+		b.eof = true
+	} else if err != nil {
+		err = ctxErr(b.ctx, err)
+	}
+	return p, err
+}
+
+// Advance consumes n bytes of what Peek returned.
+func (b *h1Body) Advance(n int) {
+	if b.src != nil && !b.done {
+		b.src.Advance(n)
+	}
+}
+
+// Buffered reports how many bytes Peek returns without waiting for the
+// upstream.
+func (b *h1Body) Buffered() int {
+	if b.src == nil || b.done {
+		return 0
+	}
+	return b.src.Buffered()
 }
 
 // Close releases the connection. An answer not read to its end (a stream
