@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/gateway"
 	"github.com/rampart-gw/rampart/internal/keys"
+	"github.com/rampart-gw/rampart/internal/memtrim"
 	"github.com/rampart-gw/rampart/internal/sim"
 )
 
@@ -111,6 +112,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log.Info("rampart serving", "version", version, "listen", g.ClientAddr(), "admin", g.AdminAddr())
+	releaseStartup(log)
 	return g.Run(ctx, 30*time.Second)
 }
 
@@ -153,7 +155,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "API key: %s\n", key)
 	fmt.Fprintf(stdout, "Try: curl -s http://%s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"deepseek-reasoner\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n",
 		g.ClientAddr(), key)
+	releaseStartup(log)
 	return g.Run(ctx, 5*time.Second)
+}
+
+// releaseStartup gives back the memory start-up touched and serving does
+// not use, once the listeners are bound and the store is open: it runs
+// before the gateway serves its first request or readiness probe.
+func releaseStartup(log *slog.Logger) {
+	if _, err := memtrim.Release(log); err != nil {
+		log.Warn("start-up memory not released", "err", err)
+	}
 }
 
 // demoKey revokes the keys earlier demo runs printed and makes a new one.
