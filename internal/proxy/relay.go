@@ -285,7 +285,15 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	// Events are written as they are handled and flushed just before the
 	// relay would wait for the upstream: each event reaches the client
 	// before any wait, and a burst already received costs one flush.
-	rd := sse.NewReader(flushBeforeRead{r: resp.Body, st: st}, ex.s.Limits.MaxEventBytes)
+	var rd *sse.Reader
+	if src, ok := resp.Body.(sse.Source); ok {
+		// The plain-HTTP client's body: events are parsed where they lie
+		// in the upstream connection's read buffer, and the client is
+		// flushed only before a read that may wait.
+		rd = sse.NewSourceReader(src, ex.s.Limits.MaxEventBytes, st.flush)
+	} else {
+		rd = sse.NewReader(flushBeforeRead{r: resp.Body, st: st}, ex.s.Limits.MaxEventBytes)
+	}
 	for {
 		ev, err := rd.Next()
 		if err != nil {

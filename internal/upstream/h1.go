@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +39,7 @@ type h1Client struct {
 // h1Conn is one pooled connection.
 type h1Conn struct {
 	nc       net.Conn
-	br       *bufio.Reader
+	br       *connReader
 	lastUsed time.Time
 }
 
@@ -313,11 +312,11 @@ func (c *h1Client) get(ctx context.Context) (*h1Conn, bool, error) {
 }
 
 func (c *h1Client) dial(ctx context.Context) (*h1Conn, error) {
-	nc, err := c.dialer.DialContext(ctx, "tcp", c.addr)
+	nc, err := dialAside(ctx, c.dialer, "tcp", c.addr)
 	if err != nil {
 		return nil, err
 	}
-	pc := &h1Conn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10)}
+	pc := &h1Conn{nc: nc, br: newConnReader(nc)}
 	return pc, nil
 }
 
@@ -327,6 +326,8 @@ func (c *h1Client) put(pc *h1Conn) {
 		pc.nc.Close()
 		return
 	}
+	// An idle connection holds no read buffer.
+	pc.br.release()
 	pc.lastUsed = time.Now()
 	c.mu.Lock()
 	if c.closed || len(c.idle) >= c.maxIdle {

@@ -29,10 +29,20 @@ type answer struct {
 	reuse bool // the connection may carry another request afterwards
 }
 
+// connBuf is what the answer parser and the bodies read from: the
+// connection's connReader, or a bufio.Reader, which has the same methods.
+type connBuf interface {
+	Read(p []byte) (int, error)
+	ReadSlice(delim byte) ([]byte, error)
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Buffered() int
+}
+
 // readAnswer reads one answer's status line and header from br, skipping
 // interim (1xx) answers, and sets up its body. maxHeader bounds the bytes
 // of the head.
-func readAnswer(br *bufio.Reader, maxHeader int) (answer, error) {
+func readAnswer(br connBuf, maxHeader int) (answer, error) {
 	budget := maxHeader
 	for {
 		a, interim, err := readHead(br, &budget)
@@ -43,7 +53,7 @@ func readAnswer(br *bufio.Reader, maxHeader int) (answer, error) {
 }
 
 // line reads one header line without its CR LF, charging it to budget.
-func line(br *bufio.Reader, budget *int) ([]byte, error) {
+func line(br connBuf, budget *int) ([]byte, error) {
 	l, err := br.ReadSlice('\n')
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -64,7 +74,7 @@ func line(br *bufio.Reader, budget *int) ([]byte, error) {
 	return l, nil
 }
 
-func readHead(br *bufio.Reader, budget *int) (a answer, interim bool, err error) {
+func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 	l, err := line(br, budget)
 	if err != nil {
 		return a, false, err
@@ -207,7 +217,7 @@ func clipBytes(b []byte, n int) []byte {
 
 // peekBuffered returns up to limit bytes that br holds, filling it once
 // when it holds none. A fill that reads nothing returns its error.
-func peekBuffered(br *bufio.Reader, limit int64) ([]byte, error) {
+func peekBuffered(br connBuf, limit int64) ([]byte, error) {
 	n := br.Buffered()
 	if n == 0 {
 		if _, err := br.Peek(1); err != nil {
@@ -221,7 +231,7 @@ func peekBuffered(br *bufio.Reader, limit int64) ([]byte, error) {
 
 // lengthBody is a body of a known length.
 type lengthBody struct {
-	r *bufio.Reader
+	r connBuf
 	n int64
 }
 
@@ -271,7 +281,7 @@ func (b *lengthBody) Close() error { return nil }
 
 // closeBody is a body that runs until the connection closes.
 type closeBody struct {
-	r *bufio.Reader
+	r connBuf
 }
 
 func (b closeBody) Read(p []byte) (int, error) { return b.r.Read(p) }
@@ -311,7 +321,7 @@ var (
 
 // chunkedBody decodes a chunked body.
 type chunkedBody struct {
-	br       *bufio.Reader
+	br       connBuf
 	n        uint64 // unread data bytes of the current chunk
 	excess   int64  // framing bytes beyond what the data allows
 	budget   int    // header bytes left for the trailer
