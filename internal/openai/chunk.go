@@ -59,7 +59,7 @@ func (c *Chunk) reset(data []byte) {
 	c.Choices = c.Choices[:0]
 	c.Usage, c.Error = nil, nil
 	if c.s.keys == nil {
-		c.s.keys = make([][]byte, 0, 32)
+		c.s.keys = make([][]byte, 0, 8)
 		c.s.path = make([]pathSeg, 0, 8)
 	}
 	c.s.reset(data, DefaultMaxDepth)

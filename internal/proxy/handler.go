@@ -115,6 +115,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.serve()
+	if ex.pending != nil {
+		ex.relayPending()
+	}
 }
 
 // exchange is the state of one request while it is served.
@@ -132,6 +135,8 @@ type exchange struct {
 	body        *[]byte // the client's body, pooled
 	out         *[]byte // the upstream body, pooled
 	call        *Call
+	up          upstreamCall  // the current attempt's
+	pending     *upstreamCall // a stream accepted, to relay from ServeHTTP
 }
 
 func (ex *exchange) serve() {

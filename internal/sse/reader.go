@@ -124,12 +124,15 @@ func NewSourceReader(src Source, maxEvent int, beforeBlock func()) *Reader {
 		maxEvent = DefaultMaxEvent
 	}
 	return &Reader{
-		src:   src,
-		wait:  beforeBlock,
-		max:   maxEvent,
-		data:  make([]byte, 0, 1024),
-		name:  make([]byte, 0, 32),
-		id:    make([]byte, 0, 32),
+		src:  src,
+		wait: beforeBlock,
+		max:  maxEvent,
+		// Empty but not nil, without an allocation: a present but empty
+		// name or id is told from an absent one, and the buffers grow to
+		// the events actually seen.
+		data:  make([]byte, 0),
+		name:  make([]byte, 0),
+		id:    make([]byte, 0),
 		first: true,
 	}
 }
