@@ -30,6 +30,13 @@ type connReader struct {
 	buf  *[]byte         // nil while nothing is buffered
 	r, w int             // unread bytes are (*buf)[r:w]
 	err  error           // the last read's error, returned once the buffer is drained
+
+	// readRaw is b.rawRead, bound once so that a read allocates nothing;
+	// rawN, rawErr and rawBuf are what its last call read.
+	readRaw func(fd uintptr) bool
+	rawN    int
+	rawErr  error
+	rawBuf  *[]byte
 }
 
 func newConnReader(nc net.Conn) *connReader {
@@ -37,6 +44,7 @@ func newConnReader(nc net.Conn) *connReader {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			b.rc = rc
+			b.readRaw = b.rawRead
 		}
 	}
 	return b
@@ -102,24 +110,10 @@ func (b *connReader) fillEmpty() {
 		b.readMore()
 		return
 	}
-	var n int
-	var rerr error
-	var got *[]byte
-	err := b.rc.Read(func(fd uintptr) bool {
-		buf := connBufPool.Get().(*[]byte)
-		for {
-			n, rerr = syscall.Read(int(fd), *buf)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			connBufPool.Put(buf)
-			return false // wait until the socket is readable
-		}
-		got = buf
-		return true
-	})
+	b.rawN, b.rawErr, b.rawBuf = 0, nil, nil
+	err := b.rc.Read(b.readRaw)
+	n, rerr, got := b.rawN, b.rawErr, b.rawBuf
+	b.rawBuf = nil
 	switch {
 	case err != nil: // a deadline, or the connection was closed
 		b.err = err
@@ -133,6 +127,26 @@ func (b *connReader) fillEmpty() {
 	} else if got != nil {
 		connBufPool.Put(got)
 	}
+}
+
+// rawRead reads the socket into a pooled buffer taken for the read; it
+// returns false, and gives the buffer back, when nothing has arrived yet.
+func (b *connReader) rawRead(fd uintptr) bool {
+	buf := connBufPool.Get().(*[]byte)
+	var n int
+	var err error
+	for {
+		n, err = syscall.Read(int(fd), *buf)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err == syscall.EAGAIN {
+		connBufPool.Put(buf)
+		return false // wait until the socket is readable
+	}
+	b.rawN, b.rawErr, b.rawBuf = n, err, buf
+	return true
 }
 
 // Read reads into p, from the buffer when it holds bytes, else straight

@@ -262,3 +262,27 @@ func TestDialAside(t *testing.T) {
 		t.Fatalf("dial with a cancelled context: %v; want context.Canceled", err)
 	}
 }
+
+func TestConnReaderWaitAllocatesNothing(t *testing.T) {
+	client, server := tcpPair(t)
+	b := newConnReader(client)
+	msg := []byte("data: {}\n\n")
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := server.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < len(msg); {
+			p, err := b.Peek(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := b.Buffered()
+			_, _ = b.Discard(n)
+			got += n
+			_ = p
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a read that waits for the socket made %v allocations; want 0", allocs)
+	}
+}
