@@ -206,7 +206,10 @@ type streamer struct {
 	cancel context.CancelCauseFunc
 	mode   reasoning.Mode
 	policy reasoning.Policy
-	req    *openai.Request
+	// endpoint and usage are the request's endpoint and whether it asked
+	// for usage; the request itself is let go once the stream starts.
+	endpoint openai.Endpoint
+	usage    bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -254,7 +257,8 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 		ex:        ex,
 		rc:        http.NewResponseController(ex.w),
 		cancel:    cancel,
-		req:       req,
+		endpoint:  req.Endpoint,
+		usage:     req.IncludeUsage,
 		idle:      tgt.Client.Timeouts.Idle,
 		heartbeat: rt.Heartbeat,
 		filters:   ex.filterChain(ctx, rt, tgt),
@@ -263,9 +267,9 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	defer st.countUsage()
 	st.policy, st.mode = textPolicy(req.Endpoint, rt, tgt)
 	h := ex.w.Header()
-	h["Content-Type"] = []string{"text/event-stream"}
-	h["Cache-Control"] = []string{"no-cache"}
-	h["X-Accel-Buffering"] = []string{"no"}
+	h["Content-Type"] = sseContentType
+	h["Cache-Control"] = sseCacheControl
+	h["X-Accel-Buffering"] = sseNoBuffering
 	ex.wroteHeader = true
 	ex.streaming = true
 	rec.Status = http.StatusOK
@@ -277,10 +281,14 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	defer st.close()
 	// From here on no upstream body is built again (a stream that has
 	// started is never retried), so the client's body, the upstream body
-	// and the decoded texts are let go instead of being held for the life
-	// of the stream. Stages copied what their response filters need.
+	// and the decoded request are let go instead of being held for the
+	// life of the stream. Stages copied what their response filters need.
 	req.Release()
 	ex.releaseBody()
+	ex.up.req = nil
+	if ex.call != nil {
+		ex.call.Req = nil
+	}
 
 	// Events are written as they are handled and flushed just before the
 	// relay would wait for the upstream: each event reaches the client
@@ -349,13 +357,13 @@ func (st *streamer) event(data []byte) bool {
 	if c.Model != "" && rec.ModelServed == "" {
 		rec.ModelServed = c.Model
 	}
-	if len(c.Choices) == 0 && c.Usage != nil && !st.req.IncludeUsage {
+	if len(c.Choices) == 0 && c.Usage != nil && !st.usage {
 		// The gateway asked for usage on the client's behalf; a client that
 		// did not ask does not get the extra chunk.
 		return true
 	}
 	out := data
-	if filtered(st.req.Endpoint, st.filters) {
+	if filtered(st.endpoint, st.filters) {
 		var err error
 		if out, err = st.render(data, c); err != nil {
 			st.cancel(errBadUpstream)
@@ -466,7 +474,7 @@ func (st *streamer) finishRenderers() bool {
 		if tail.Content == "" && tail.Reasoning == "" && tools == nil {
 			continue
 		}
-		b := tailChunk(st.req.Endpoint, i)
+		b := tailChunk(st.endpoint, i)
 		e, _ := deltaEdit(i, reasoning.Delta{}, tail)
 		e.ToolCallArgs = tools
 		if out, err := openai.AppendChunkWithDeltas(nil, b, []openai.DeltaEdit{e}); err == nil {
@@ -634,6 +642,14 @@ func (st *streamer) onTick() {
 }
 
 var heartbeatLine = []byte(": keep-alive\n\n")
+
+// The header values of every stream's answer, shared: net/http copies a
+// handler's header when it writes it, and nothing appends to these.
+var (
+	sseContentType  = []string{"text/event-stream"}
+	sseCacheControl = []string{"no-cache"}
+	sseNoBuffering  = []string{"no"}
+)
 
 // close flushes what is pending and stops the timer; no write happens
 // after close returns.

@@ -269,9 +269,8 @@ func (b *h1Body) Close() error {
 		// The end of a chunked answer usually follows its last event by
 		// microseconds; wait for it briefly so the connection is reused.
 		_ = b.pc.nc.SetReadDeadline(time.Now().Add(drainWait))
-		var scratch [512]byte
 		for i := 0; i < 8 && !b.eof; i++ {
-			if _, err := b.rc.Read(scratch[:]); err == io.EOF {
+			if err := b.skip(); err == io.EOF {
 				b.eof = true
 			} else if err != nil {
 				break
@@ -284,6 +283,18 @@ func (b *h1Body) Close() error {
 		return nil
 	}
 	return b.pc.nc.Close()
+}
+
+// skip consumes what the body has buffered, or reads once: in place when
+// the body can be read in place, so that draining needs no buffer.
+func (b *h1Body) skip() error {
+	if b.src == nil {
+		_, err := b.rc.Read(nil)
+		return err
+	}
+	p, err := b.src.Peek()
+	b.src.Advance(len(p))
+	return err
 }
 
 // get takes an idle connection or dials a new one.
