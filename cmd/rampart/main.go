@@ -11,8 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/rampart-gw/rampart/internal/gctune"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,9 +57,12 @@ var verbs = map[string]verb{
 
 func main() {
 	if os.Getenv("GOGC") == "" {
-		// The request path allocates little and briefly: a higher GC target
-		// trades a few MiB of heap for less collector CPU per request.
-		debug.SetGCPercent(400)
+		// The request path allocates little and briefly: while the live
+		// heap is small, a higher GC target trades a few MiB for less
+		// collector CPU per request; as it grows (thousands of open
+		// streams), the target falls back to 100 so that garbage stays
+		// bounded.
+		gctune.Start(gctune.Default)
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

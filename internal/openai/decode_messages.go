@@ -41,9 +41,9 @@ func (d *reqDecoder) messages() error {
 	if err := s.openArray(&a); err != nil {
 		return err
 	}
-	// Most conversations that pass through have a handful of messages;
-	// starting with room for eight saves the first few regrowths.
-	d.r.Messages = make([]Message, 0, 8)
+	// Most requests carry a system prompt and a question or two; room for
+	// four covers them in one allocation, and longer ones grow.
+	d.r.Messages = make([]Message, 0, 4)
 	for {
 		ok, err := s.elem(&a)
 		if err != nil {
