@@ -8,20 +8,21 @@ import (
 )
 
 func TestPercent(t *testing.T) {
-	p := Policy{Headroom: 48 << 20, Max: 400, Min: 100}
+	p := Policy{Headroom: 64 << 20, Max: 400, Min: 50}
 	for _, tc := range []struct {
-		live uint64
-		want int
+		live, roots uint64
+		want        int
 	}{
-		{0, 400},
-		{4 << 20, 400},
-		{12 << 20, 400},
-		{24 << 20, 200},
-		{48 << 20, 100},
-		{1 << 30, 100},
+		{0, 0, 400},
+		{4 << 20, 2 << 20, 400},
+		{12 << 20, 4 << 20, 400},
+		{24 << 20, 8 << 20, 200},
+		{48 << 20, 16 << 20, 100},
+		{45 << 20, 25 << 20, 91},
+		{1 << 30, 0, 50},
 	} {
-		if got := p.Percent(tc.live); got != tc.want {
-			t.Errorf("Percent(%d MiB) = %d, want %d", tc.live>>20, got, tc.want)
+		if got := p.Percent(tc.live, tc.roots); got != tc.want {
+			t.Errorf("Percent(%d MiB live, %d MiB roots) = %d, want %d", tc.live>>20, tc.roots>>20, got, tc.want)
 		}
 	}
 }
@@ -48,6 +49,7 @@ func waitFor(t *testing.T, want int) {
 
 func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	Start(Policy{Headroom: 16 << 20, Max: 400, Min: 100})
+	// The test binary's own roots and heap are a few MiB: the high target.
 	waitFor(t, 400)
 	func() {
 		// A live heap four times the headroom: the standard target.
