@@ -27,7 +27,11 @@ func toRec(ev *Event) rec {
 // collect reads every event of r and the error that ended the stream. It
 // stops after a bounded number of events so a bug cannot loop forever.
 func collect(r io.Reader, maxEvent int) ([]rec, error) {
-	sr := NewReader(r, maxEvent)
+	return drain(NewReader(r, maxEvent))
+}
+
+// drain reads sr to its end, or to its 1<<20th event.
+func drain(sr *Reader) ([]rec, error) {
 	var out []rec
 	for range 1 << 20 {
 		ev, err := sr.Next()

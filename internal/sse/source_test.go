@@ -70,16 +70,7 @@ func newSplitSource(t *testing.T, in, cuts []byte) *splitSource {
 
 // collectSource is collect over NewSourceReader.
 func collectSource(src *splitSource, maxEvent int) ([]rec, error) {
-	sr := NewSourceReader(src, maxEvent, src.beforeBlock)
-	var out []rec
-	for range 1 << 20 {
-		ev, err := sr.Next()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, toRec(ev))
-	}
-	return out, errors.New("too many events")
+	return drain(NewSourceReader(src, maxEvent, src.beforeBlock))
 }
 
 // FuzzSourceReader checks that a Reader over a Source, cut into pieces at
