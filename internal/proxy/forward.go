@@ -311,8 +311,12 @@ func (ex *exchange) relayPending() {
 	uc := ex.pending
 	ex.pending = nil
 	defer uc.end()
+	// The relay lets the request go once the stream starts; the call does
+	// not keep it either.
+	req := uc.req
+	uc.req = nil
 	_, relay := trace.Start(uc.ctx, "relay")
-	ex.relayStream(uc.ctx, uc.cancel, uc.resp, uc.req, uc.rt, uc.tgt)
+	ex.relayStream(uc.ctx, uc.cancel, uc.resp, req, uc.rt, uc.tgt)
 	relay.End(nil)
 }
 

@@ -285,7 +285,6 @@ func (ex *exchange) relayStream(ctx context.Context, cancel context.CancelCauseF
 	// life of the stream. Stages copied what their response filters need.
 	req.Release()
 	ex.releaseBody()
-	ex.up.req = nil
 	if ex.call != nil {
 		ex.call.Req = nil
 	}
