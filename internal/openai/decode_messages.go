@@ -144,7 +144,7 @@ func (d *reqDecoder) optString() (string, error) {
 	if s.peek() != '"' {
 		return "", s.typeErr("a string or null")
 	}
-	return s.strString()
+	return d.textString()
 }
 
 // content reads a message content: a string, null, or an array of parts,
@@ -157,7 +157,7 @@ func (d *reqDecoder) content(m *Message) error {
 		return s.literal("null")
 	case '"':
 		var err error
-		m.Content, err = s.strString()
+		m.Content, err = d.textString()
 		m.contentIsString = true
 		return err
 	case '[':
@@ -184,7 +184,9 @@ func (d *reqDecoder) content(m *Message) error {
 			return err
 		}
 	}
-	m.Content = string(d.text)
+	if !d.skipTexts {
+		m.Content = string(d.text)
+	}
 	return nil
 }
 
@@ -238,6 +240,9 @@ func (d *reqDecoder) part() error {
 	if isText {
 		if !hasText {
 			return d.partErr(CodeInvalidType, "text", "must be a string in a text part")
+		}
+		if d.skipTexts {
+			return nil
 		}
 		if textEsc {
 			d.text = appendUnescaped(d.text, s.b[textStart:textEnd])

@@ -40,8 +40,10 @@ func (d *reqDecoder) function(m *Message) error {
 		if s.peek() != '"' {
 			return s.typeErr("a string")
 		}
-		args, err := s.strString()
-		m.ToolCallArgs = append(m.ToolCallArgs, args)
+		args, err := d.textString()
+		if !d.skipTexts {
+			m.ToolCallArgs = append(m.ToolCallArgs, args)
+		}
 		return err
 	})
 }
@@ -78,7 +80,10 @@ func (d *reqDecoder) texts(field string) ([]string, error) {
 	const want = "a string, an array of strings or an array of token arrays"
 	switch s.peek() {
 	case '"':
-		v, err := s.strString()
+		v, err := d.textString()
+		if d.skipTexts {
+			return nil, err
+		}
 		return []string{v}, err
 	case '[':
 	default:
@@ -104,11 +109,13 @@ func (d *reqDecoder) texts(field string) ([]string, error) {
 		}
 		switch {
 		case c == '"' && kind == '"':
-			v, err := s.strString()
+			v, err := d.textString()
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, v)
+			if !d.skipTexts {
+				out = append(out, v)
+			}
 		case isNumberStart(c) && isNumberStart(kind):
 			err = d.token()
 		case c == '[' && kind == '[':

@@ -98,6 +98,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"input object", Embeddings, `{"model":"m","input":{}}`, CodeInvalidType, "input"},
 		{"input token float", Embeddings, `{"model":"m","input":[[1,2.5]]}`, CodeInvalidValue, "input[0][1]"},
 		{"embeddings messages checked", Embeddings, `{"model":"m","input":"a","messages":[{"role":"x"}]}`, CodeInvalidValue, "messages[0].role"},
+		{"lone surrogate in arguments", Chat, `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"arguments":"\udc00"}}]}]}`, CodeInvalidUTF8, "messages[0].tool_calls[0].function.arguments"},
+		{"invalid utf8 in text part", Chat, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\xffb\"}]}]}", CodeInvalidUTF8, "messages[0].content[0].text"},
+		{"bad escape in name", Chat, `{"model":"m","messages":[{"role":"user","name":"\x"}]}`, CodeInvalidJSON, "messages[0].name"},
+		{"control char in prompt", Completions, "{\"model\":\"m\",\"prompt\":[\"a\x02\"]}", CodeInvalidJSON, "prompt[0]"},
+		{"invalid utf8 in input", Embeddings, "{\"model\":\"m\",\"input\":\"\xc3\"}", CodeInvalidUTF8, "input"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -119,6 +124,9 @@ func TestDecodeRejects(t *testing.T) {
 			if len(ae.Message) > 200 {
 				t.Errorf("message too long (%d bytes): %q", len(ae.Message), ae.Message)
 			}
+			// Not keeping the texts checks them all the same.
+			skipped, serr := Decode(tc.ep, []byte(tc.body), Limits{SkipTexts: true})
+			sameAsSkipped(t, []byte(tc.body), r, err, skipped, serr)
 		})
 	}
 }
@@ -215,6 +223,8 @@ func TestDecodeAccepts(t *testing.T) {
 			}
 			tc.want.Endpoint = tc.ep
 			assertRequest(t, r, &tc.want)
+			skipped, serr := Decode(tc.ep, []byte(tc.body), Limits{SkipTexts: true})
+			sameAsSkipped(t, []byte(tc.body), r, err, skipped, serr)
 		})
 	}
 }

@@ -14,6 +14,18 @@ type reqDecoder struct {
 	seen [fieldInput + 1]bool
 	// text collects the text parts of one array content.
 	text []byte
+	// skipTexts: texts are checked but not kept (Limits.SkipTexts).
+	skipTexts bool
+}
+
+// textString reads a string value that is one of the request's texts: the
+// string, or "" at no cost when the decoder does not keep texts.
+func (d *reqDecoder) textString() (string, error) {
+	if d.skipTexts {
+		_, _, _, err := d.s.str()
+		return "", err
+	}
+	return d.s.strString()
 }
 
 // top reads the top-level object and everything after it.
@@ -122,8 +134,12 @@ func (d *reqDecoder) model() error {
 		return s.valueErr("a non-empty string")
 	}
 	// The model outlives the request in records and metrics; copy it so
-	// that it does not keep the body's copy alive.
-	d.r.Model = strings.Clone(model)
+	// that it does not keep the body's copy alive (without that copy,
+	// strString's result is already a string of its own).
+	if s.text != "" {
+		model = strings.Clone(model)
+	}
+	d.r.Model = model
 	return nil
 }
 

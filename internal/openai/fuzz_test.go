@@ -18,6 +18,8 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		orig := bytes.Clone(body)
 		r, err := Decode(Chat, body, Limits{MaxDepth: 16})
+		skipped, serr := Decode(Chat, body, Limits{MaxDepth: 16, SkipTexts: true})
+		sameAsSkipped(t, body, r, err, skipped, serr)
 		if err != nil {
 			var ae *apierr.Error
 			if !errors.As(err, &ae) || ae.Status != 400 || ae.Code == "" {
@@ -63,6 +65,45 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("edits not applied: %+v", r3)
 		}
 	})
+}
+
+// sameAsSkipped checks that decoding without keeping texts accepts and
+// rejects exactly what a full decode does, with the same error, and gives
+// the same request apart from the texts.
+func sameAsSkipped(t *testing.T, body []byte, r *Request, err error, s *Request, serr error) {
+	t.Helper()
+	if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() {
+		t.Fatalf("body %q: error %v, with SkipTexts %v", body, err, serr)
+	}
+	if err != nil {
+		return
+	}
+	if s.Prompt != nil || s.Input != nil {
+		t.Fatalf("SkipTexts kept prompt %q, input %q", s.Prompt, s.Input)
+	}
+	if len(s.Messages) != len(r.Messages) {
+		t.Fatalf("SkipTexts: %d messages, want %d", len(s.Messages), len(r.Messages))
+	}
+	for i, m := range s.Messages {
+		if m.Content != "" || m.Name != "" || m.ToolCallArgs != nil {
+			t.Fatalf("SkipTexts kept the texts of message %d: %+v", i, m)
+		}
+		w := r.Messages[i]
+		if m.Role != w.Role || m.HasReasoning != w.HasReasoning || m.start != w.start || m.end != w.end {
+			t.Fatalf("message %d with SkipTexts %+v, want %+v", i, m, w)
+		}
+	}
+	if s.Model != r.Model || s.Stream != r.Stream || s.IncludeUsage != r.IncludeUsage || s.MaxTokens != r.MaxTokens ||
+		s.HasTools != r.HasTools || !reflect.DeepEqual(s.members, r.members) {
+		t.Fatalf("SkipTexts changed the request:\n%+v\n%+v", s, r)
+	}
+	for _, e := range []Edits{{}, {StripReasoning: true, ForceIncludeUsage: true, MaxTokens: 3, Model: "x"}} {
+		want, werr := r.AppendUpstreamBody(nil, e)
+		got, gerr := s.AppendUpstreamBody(nil, e)
+		if (werr == nil) != (gerr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("edits %+v: upstream body with SkipTexts %q (%v), want %q (%v)", e, got, gerr, want, werr)
+		}
+	}
 }
 
 // exported keeps the exported fields of messages, for comparison.

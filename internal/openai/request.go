@@ -33,6 +33,13 @@ type Limits struct {
 	// top-level object is depth 1. Zero means DefaultMaxDepth (64). A client
 	// that exceeds it gets 400 too_deeply_nested.
 	MaxDepth int
+	// SkipTexts makes Decode check the texts (message contents, names,
+	// tool call arguments, prompts and inputs) with the same rules but not
+	// keep them: Content, Name and ToolCallArgs stay empty and Prompt and
+	// Input nil. It is for callers that decide nothing on the texts (a
+	// route with no stages) and saves a copy of the body per request. The
+	// zero value keeps them.
+	SkipTexts bool
 }
 
 // Request is a decoded client request: the fields Rampart decides on, plus
@@ -144,12 +151,12 @@ func Decode(ep Endpoint, body []byte, lim Limits) (*Request, error) {
 	r.members = r.memberBuf[:0]
 	s := getScanner(body, lim.MaxDepth)
 	defer putScanner(s)
-	if len(body) <= maxSharedCopy {
+	if len(body) <= maxSharedCopy && !lim.SkipTexts {
 		// One copy of the body backs every decoded string without escapes,
 		// which saves an allocation per message.
 		s.text = string(body)
 	}
-	d := reqDecoder{s: s, r: r}
+	d := reqDecoder{s: s, r: r, skipTexts: lim.SkipTexts}
 	if err := d.top(); err != nil {
 		return nil, err
 	}

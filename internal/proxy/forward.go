@@ -35,7 +35,12 @@ func (ex *exchange) forward(ep *endpoint) {
 	if !ex.runStages(ex.s.PreStages, c) {
 		return
 	}
-	req, err := openai.Decode(ep.kind, body, ex.s.Decode)
+	lim := ex.s.Decode
+	// The texts are for the stages: with none, checking them is enough,
+	// and not keeping them saves a copy of the body. With stages they are
+	// always kept, whatever the snapshot says.
+	lim.SkipTexts = len(ex.s.Stages) == 0
+	req, err := openai.Decode(ep.kind, body, lim)
 	if err != nil {
 		ex.fail(err)
 		return
