@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -403,5 +404,20 @@ func BenchmarkAuthenticateRejected(b *testing.B) {
 		if _, err := f.auth.Authenticate(ctx, r); err == nil {
 			b.Fatal("accepted")
 		}
+	}
+}
+
+func TestHashStaticShortAndLong(t *testing.T) {
+	// Not parallel: AllocsPerRun needs the process to itself.
+	for _, n := range []int{0, 1, 20, shortCredential - 1, shortCredential, shortCredential + 1, 900, MaxCredentialLen} {
+		token := strings.Repeat("k", n)
+		want := sha256.Sum256([]byte(staticDomain + token))
+		if got := hashStatic(token); got != want {
+			t.Errorf("hashStatic of %d bytes = %x, want %x", n, got, want)
+		}
+	}
+	short := strings.Repeat("k", shortCredential)
+	if n := testing.AllocsPerRun(100, func() { hashStatic(short) }); n != 0 {
+		t.Errorf("hashStatic of a short credential allocates %.0f times", n)
 	}
 }

@@ -47,13 +47,23 @@ func newStaticKeys(cfg []config.StaticKey) (staticKeys, error) {
 	return out, nil
 }
 
-// hashStatic hashes a credential of at most MaxCredentialLen bytes without
-// allocating.
+// shortCredential is the longest credential hashStatic hashes from a
+// buffer on the stack; static keys are usually 20 to 64 characters.
+const shortCredential = 128
+
+// hashStatic hashes a credential. A short one costs no allocation; a
+// longer one (a JWT tried against the static keys) costs one. The stack
+// buffer is kept small: this runs on every request's connection goroutine,
+// where a kilobyte-sized frame deepens the stack every request needs.
 func hashStatic(token string) [sha256.Size]byte {
-	var buf [len(staticDomain) + MaxCredentialLen]byte
-	n := copy(buf[:], staticDomain)
-	n += copy(buf[n:], token)
-	return sha256.Sum256(buf[:n])
+	if len(token) <= shortCredential {
+		var buf [len(staticDomain) + shortCredential]byte
+		n := copy(buf[:], staticDomain)
+		n += copy(buf[n:], token)
+		return sha256.Sum256(buf[:n])
+	}
+	b := make([]byte, 0, len(staticDomain)+len(token))
+	return sha256.Sum256(append(append(b, staticDomain...), token...))
 }
 
 // errNoMatch: the credential is neither a static key nor shaped like a
