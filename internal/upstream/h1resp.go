@@ -103,6 +103,7 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 	var (
 		chunked, closeConn, keepAlive, haveLength bool
 		length                                    int64
+		contentType, retryAfter                   string
 	)
 	for {
 		l, err = line(br, budget)
@@ -122,9 +123,9 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 		name, value := l[:i], bytes.TrimSpace(l[i+1:])
 		switch {
 		case asciiEqualFold(name, "Content-Type"):
-			resp.Header = setHeader(resp.Header, "Content-Type", value)
+			contentType = internContentType(value)
 		case asciiEqualFold(name, "Retry-After"):
-			resp.Header = setHeader(resp.Header, "Retry-After", value)
+			retryAfter = string(value)
 		case asciiEqualFold(name, "Content-Length"):
 			n, perr := strconv.ParseInt(string(value), 10, 64)
 			if perr != nil || n < 0 || (haveLength && n != length) {
@@ -147,6 +148,7 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		return a, true, nil
 	}
+	resp.Header = answerHeader(contentType, retryAfter)
 	a.resp = resp
 	a.reuse = !closeConn && (http11 || keepAlive)
 	switch {
@@ -175,11 +177,45 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 	return a, false, nil
 }
 
-func setHeader(h http.Header, k string, v []byte) http.Header {
-	if h == nil {
-		h = make(http.Header, 2)
+// sharedHeaders are the headers of the usual answers, JSON or an event
+// stream without Retry-After: such an answer gets one of these shared maps
+// instead of a map of its own. Nothing modifies an answer's header.
+var sharedHeaders = func() map[string]http.Header {
+	m := map[string]http.Header{}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8",
+		"text/event-stream", "text/event-stream; charset=utf-8"} {
+		m[ct] = http.Header{"Content-Type": {ct}}
 	}
-	h[k] = []string{string(v)}
+	return m
+}()
+
+// internContentType returns v as a string, without allocating when it is
+// one of the usual content types.
+func internContentType(v []byte) string {
+	if h, ok := sharedHeaders[string(v)]; ok {
+		return h["Content-Type"][0]
+	}
+	return string(v)
+}
+
+// answerHeader returns the header kept of an answer: its content type and
+// Retry-After, the only fields Rampart reads; nil when it has neither.
+func answerHeader(contentType, retryAfter string) http.Header {
+	if retryAfter == "" {
+		if contentType == "" {
+			return nil
+		}
+		if h, ok := sharedHeaders[contentType]; ok {
+			return h
+		}
+	}
+	h := make(http.Header, 2)
+	if contentType != "" {
+		h["Content-Type"] = []string{contentType}
+	}
+	if retryAfter != "" {
+		h["Retry-After"] = []string{retryAfter}
+	}
 	return h
 }
 

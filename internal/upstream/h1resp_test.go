@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,10 @@ func TestReadAnswer(t *testing.T) {
 		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", 200, "", "x", false, nil},
 		{"until close", "HTTP/1.1 200 OK\r\n\r\nabc", 200, "", "abc", false, nil},
 		{"no content", "HTTP/1.1 204 No Content\r\n\r\n", 204, "", "", true, nil},
+		{"vllm stream type", "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nContent-Length: 0\r\n\r\n", 200, "text/event-stream; charset=utf-8", "", true, nil},
+		{"unusual type", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n", 200, "text/plain", "", true, nil},
+		{"last content type wins", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n", 200, "application/json", "", true, nil},
+		{"type and retry-after", "HTTP/1.1 429 Too Many\r\nContent-Type: application/json\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n", 429, "application/json", "", true, nil},
 		{"interim answers", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\nHTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n", 429, "", "", true, nil},
 		{"no reason phrase", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 200, "", "", true, nil},
 		{"length and chunked", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 200, "", "a", false, nil},
@@ -68,6 +73,30 @@ func TestReadAnswer(t *testing.T) {
 				t.Errorf("Retry-After = %q", a.resp.Header.Get("Retry-After"))
 			}
 		})
+	}
+}
+
+// The usual answers share one read-only header; any other gets its own.
+func TestAnswerHeaderShared(t *testing.T) {
+	same := func(a, b http.Header) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
+	if h := answerHeader("", ""); h != nil {
+		t.Errorf("no fields: %v, want nil", h)
+	}
+	for _, ct := range []string{"application/json", "text/event-stream", "text/event-stream; charset=utf-8"} {
+		a, b := answerHeader(ct, ""), answerHeader(ct, "")
+		if !same(a, b) || len(a) != 1 || a.Get("Content-Type") != ct {
+			t.Errorf("%s: %v and %v, want one shared map", ct, a, b)
+		}
+		if n := testing.AllocsPerRun(10, func() { answerHeader(internContentType([]byte(ct)), "") }); n != 0 {
+			t.Errorf("%s: %.0f allocations", ct, n)
+		}
+	}
+	shared := answerHeader("application/json", "")
+	for _, tc := range []struct{ ct, ra string }{{"application/json", "3"}, {"text/plain", ""}, {"", "3"}} {
+		h := answerHeader(tc.ct, tc.ra)
+		if same(h, shared) || h.Get("Content-Type") != tc.ct || h.Get("Retry-After") != tc.ra {
+			t.Errorf("%q %q: %v", tc.ct, tc.ra, h)
+		}
 	}
 }
 

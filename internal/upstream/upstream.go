@@ -205,7 +205,8 @@ func (c *Client) CloseIdle() {
 }
 
 // Do posts body to the upstream path (such as "/chat/completions"). The
-// caller closes the response body. ctx bounds the whole exchange.
+// caller closes the response body. ctx bounds the whole exchange. The
+// answer's Header is read-only: answers may share one.
 func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Response, error) {
 	u, ok := c.urls[path]
 	if !ok {
