@@ -38,6 +38,10 @@ func reasoningMode(c *upstream.Client) reasoning.Mode {
 	return reasoning.ModeNone
 }
 
+// completionPool holds parsed non-streaming answers for reuse: a parse
+// keeps its slices' memory, and a chunk is about a kilobyte.
+var completionPool = sync.Pool{New: func() any { return new(openai.Chunk) }}
+
 // relayWhole relays a non-streaming answer.
 func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *endpoint, rt *route.Route, tgt route.Target) {
 	rec := ex.rec
@@ -52,8 +56,14 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 	}
 	out := data
 	if ep.kind != openai.Embeddings {
-		var c openai.Chunk
-		if err := openai.ParseCompletion(data, &c); err != nil {
+		c := completionPool.Get().(*openai.Chunk)
+		fc := ex.filterChain(ctx, rt, tgt)
+		if fc == nil {
+			// Response filters may keep what they were given; without
+			// them nothing outlives this call, and the chunk is reused.
+			defer completionPool.Put(c)
+		}
+		if err := openai.ParseCompletion(data, c); err != nil {
 			ex.fail(badUpstream(err))
 			return
 		}
@@ -61,8 +71,8 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 			rec.Usage = *c.Usage
 		}
 		rec.ModelServed = c.Model
-		if fc := ex.filterChain(ctx, rt, tgt); filtered(ep.kind, fc) {
-			if out, err = renderWhole(data, &c, ep.kind, rt, tgt, fc); err != nil {
+		if filtered(ep.kind, fc) {
+			if out, err = renderWhole(data, c, ep.kind, rt, tgt, fc); err != nil {
 				var ae *apierr.Error
 				if errors.As(err, &ae) {
 					ex.rec.Outcome = "blocked"
