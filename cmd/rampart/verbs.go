@@ -107,7 +107,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := newLogger(stderr, cfg.Log)
 	access := accesslog.NewBufferedWriter(stdout, 100*time.Millisecond)
 	defer access.Close()
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *file, Log: log, AccessLog: newLogger(access, cfg.Log)})
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *file, Log: log, AccessLog: newAccessLog(access, cfg.Log)})
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(stderr, config.FormatErrors(err))
 		return exitError(1)
 	}
-	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: log})
+	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: accesslog.New(log)})
 	if err != nil {
 		return err
 	}
@@ -185,9 +185,24 @@ func demoKey(ctx context.Context, ks *keys.Service) (string, error) {
 	return key, err
 }
 
-func newLogger(w io.Writer, c config.Log) *slog.Logger {
+// newAccessLog returns the access log of the log section: JSON lines
+// written straight to w, or slog's text lines.
+func newAccessLog(w io.Writer, c config.Log) *accesslog.Logger {
+	if c.Format == "text" {
+		return accesslog.New(newLogger(w, c))
+	}
+	return accesslog.NewJSON(w, logLevel(c))
+}
+
+// logLevel is the section's level; the configuration was validated.
+func logLevel(c config.Log) slog.Level {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Level))
+	return lvl
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	lvl := logLevel(c)
 	opts := &slog.HandlerOptions{Level: lvl}
 	if c.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))

@@ -25,7 +25,7 @@ func NewBufferedWriter(w io.Writer, interval time.Duration) *BufferedWriter {
 	return b
 }
 
-// Write buffers p, which is one whole log line from slog.
+// Write buffers p, which is one whole log line.
 func (b *BufferedWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/rampart-gw/rampart/internal/accesslog"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/gateway"
 	"github.com/rampart-gw/rampart/internal/sim"
@@ -149,7 +150,7 @@ func (e *env) run(yaml, path string) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: log, ConfigPath: path})
+	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: accesslog.New(log), ConfigPath: path})
 	if err != nil {
 		cancel()
 		t.Fatalf("gateway: %v", err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/accesslog"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/openai"
 	"github.com/rampart-gw/rampart/internal/proxy"
@@ -98,7 +99,7 @@ func authzGateway(t *testing.T, extra string) (string, *syncBuffer) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, cfg, Options{Log: log, AccessLog: log})
+	g, err := New(ctx, cfg, Options{Log: log, AccessLog: accesslog.New(log)})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -40,8 +40,8 @@ type Options struct {
 	ConfigPath string
 	// Log is the process log.
 	Log *slog.Logger
-	// AccessLog receives one line per request; nil turns it off.
-	AccessLog *slog.Logger
+	// AccessLog writes one line per request; nil turns it off.
+	AccessLog *accesslog.Logger
 }
 
 // Gateway is a running gateway.
@@ -254,7 +254,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 		Kill:  g.kill,
 	}
 	if g.opts.AccessLog != nil {
-		snap.Sinks = append(snap.Sinks, accesslog.New(g.opts.AccessLog))
+		snap.Sinks = append(snap.Sinks, g.opts.AccessLog)
 	}
 	if len(cfg.KillTriggers) > 0 {
 		snap.Sinks = append(snap.Sinks, newTriggers(g, cfg.KillTriggers))
