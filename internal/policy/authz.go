@@ -154,6 +154,8 @@ func CompileCondition(src string) (*Condition, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("the expression is empty")
 	}
+	compileMu.Lock()
+	defer compileMu.Unlock()
 	e := authzEnv()
 	ast, iss := e.Compile(src)
 	if iss.Err() != nil {

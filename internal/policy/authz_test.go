@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,4 +238,32 @@ func FuzzCompileCondition(f *testing.F) {
 		}
 		_, _ = c.Eval(in) // must not panic
 	})
+}
+
+// Compiling is safe from many goroutines at once (a reload and the admin
+// API may compile together). cel-go shares one checker environment between
+// checks and fills its symbol catalog lazily without a lock; under -race
+// this test caught that before compilation was serialised.
+func TestCompileConcurrently(t *testing.T) {
+	t.Parallel()
+	srcs := []string{
+		`undeclared_name == 1`,
+		`principal.scopes.exists(s, s == "admin")`,
+		`request.model.startsWith("deepseek") && nope`,
+		`principal.scopes.all(s, s != "")`,
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				src := srcs[(g+i)%len(srcs)]
+				_, err := CompileCondition(src)
+				if bad := strings.Contains(src, "undeclared") || strings.Contains(src, "nope"); bad != (err != nil) {
+					t.Errorf("CompileCondition(%q): %v", src, err)
+				}
+				_, _ = Compile(`headers["x"] == "a" || undeclared`)
+			}
+		})
+	}
+	wg.Wait()
 }

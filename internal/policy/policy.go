@@ -21,6 +21,14 @@ type Expr struct {
 	prg cel.Program
 }
 
+// compileMu serialises compilation in both environments. cel-go (v0.33.2)
+// shares one checker environment between the checks of an environment and
+// fills its symbol catalog lazily without a lock, which races when two
+// expressions are checked at once (TestCompileConcurrently). Compiling
+// happens when a configuration is loaded, never per request; evaluating a
+// compiled program stays lock-free.
+var compileMu sync.Mutex
+
 // env is the CEL environment of Compile, built on first use rather than
 // at package init, which every command of the binary would pay for.
 var env = sync.OnceValue(mustEnv)
@@ -42,6 +50,8 @@ func mustEnv() *cel.Env {
 // dlp.findings: the entity types found, guards.verdicts: the rules that
 // fired) and `headers` (lower-case names).
 func Compile(src string) (*Expr, error) {
+	compileMu.Lock()
+	defer compileMu.Unlock()
 	e := env()
 	ast, iss := e.Compile(src)
 	if iss.Err() != nil {
