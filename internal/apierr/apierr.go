@@ -97,13 +97,16 @@ func Write(w http.ResponseWriter, err error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
 	if e.RetryAfter > 0 {
 		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
+	// A length, not chunks: the answer is complete once it is flushed,
+	// without waiting for the handler to return.
+	body := e.JSON()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(e.JSON())
+	_, _ = w.Write(body)
 }
 
 // JSON renders the error body: {"error":{"message","type","param","code"}}.

@@ -130,6 +130,7 @@ type exchange struct {
 
 	wroteHeader bool
 	streaming   bool
+	aborting    bool // the handler aborted (http.ErrAbortHandler): send nothing more
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
 	body        *[]byte // the client's body, pooled
@@ -187,7 +188,11 @@ func (ex *exchange) fail(err error) {
 		return
 	}
 	ex.wroteHeader = true
+	ex.setWriteDeadline()
 	apierr.Write(ex.w, e)
+	if !ex.aborting {
+		ex.flush()
+	}
 }
 
 // finish is the logging phase. It runs from a defer, so a panic or a
@@ -196,6 +201,9 @@ func (ex *exchange) finish() {
 	rec := ex.rec
 	if p := recover(); p != nil {
 		abort := p == http.ErrAbortHandler
+		// An aborted handler's connection is cut: the answer written
+		// below must stay unsent.
+		ex.aborting = abort
 		if !abort {
 			ex.s.Log.Error("panic while serving a request",
 				"request_id", rec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/auth"
@@ -143,5 +144,53 @@ func TestStageErrorFailsClosed(t *testing.T) {
 	}
 	if len(s.Requests()) != 0 {
 		t.Fatal("a failing stage let the request through")
+	}
+}
+
+// A non-streaming answer, and an error, reach the client before the sinks
+// run: a slow sink (an audit write, a metrics push) does not delay them.
+func TestAnswerIsSentBeforeSinks(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var recorded atomic.Int64
+	sink := sinkFunc(func(*record.Record) {
+		<-release
+		recorded.Add(1)
+	})
+	srv, _ := serveWith(t, nil, nil, sink)
+	defer close(release)
+	for _, tc := range []struct {
+		name   string
+		key    string
+		status int
+	}{{"answer", benchKey, 200}, {"error", "wrong-key-0123456789abcdef", 401}} {
+		done := make(chan int, 1)
+		go func() {
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions",
+				strings.NewReader(`{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"x_sim":{"reasoning_tokens":0}}`))
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+			// A connection of its own: the one before is still busy in
+			// its handler, held by the sink.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := client.Do(req)
+			if err != nil {
+				done <- 0
+				return
+			}
+			_, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		select {
+		case status := <-done:
+			if status != tc.status {
+				t.Errorf("%s: status %d, want %d", tc.name, status, tc.status)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the answer waited for the sink", tc.name)
+		}
+	}
+	if n := recorded.Load(); n != 0 {
+		t.Fatalf("%d sinks finished before they were released", n)
 	}
 }
