@@ -31,7 +31,8 @@ func New(log *slog.Logger) *Logger { return &Logger{log: log} }
 // object, with the fields and values slog's JSON handler would write (time,
 // level, msg, then the record's fields), at a fraction of its cost: no
 // attribute slices, one Write per line. Lines are written only when level
-// lets INFO through, as with New.
+// lets INFO through, as with New. Requests end on many goroutines at once:
+// w must take concurrent Writes (a BufferedWriter or an *os.File does).
 func NewJSON(w io.Writer, level slog.Leveler) *Logger {
 	return &Logger{w: w, on: level.Level() <= slog.LevelInfo}
 }

@@ -101,7 +101,39 @@ func ParseChunk(data []byte, c *Chunk) error {
 // (choices[].message) or a text_completion (choices[].text), into the same
 // structure as ParseChunk.
 func ParseCompletion(body []byte, c *Chunk) error {
+	// A whole answer names its own model or none: a reused c must not
+	// report the model of the answer it held before.
+	c.Model = ""
 	return c.parse(body)
+}
+
+// maxRecycledScratch is the largest unescaping buffer Recycle keeps, and
+// maxRecycledChoices the most choices.
+const (
+	maxRecycledScratch = 64 << 10
+	maxRecycledChoices = 8
+)
+
+// Recycle prepares c, which held a whole answer, for another request's
+// answer: it lets go of the answer's texts, and reports false when c holds
+// more memory than is worth keeping (an answer with a long escaped text or
+// many choices), in which case c should be dropped.
+func (c *Chunk) Recycle() bool {
+	if cap(c.s.scratch) > maxRecycledScratch || cap(c.Choices) > maxRecycledChoices {
+		return false
+	}
+	all := c.Choices[:cap(c.Choices)]
+	for i := range all {
+		ch := &all[i]
+		args, idx := ch.ToolCallArgs[:0], ch.ToolCallIndex[:0]
+		clear(ch.ToolCallArgs[:cap(ch.ToolCallArgs)])
+		*ch = ChunkChoice{ToolCallArgs: args, ToolCallIndex: idx}
+	}
+	c.Choices = c.Choices[:0]
+	c.Model = ""
+	c.Usage, c.Error = nil, nil
+	c.err = UpstreamError{}
+	return true
 }
 
 func (c *Chunk) parse(data []byte) error {

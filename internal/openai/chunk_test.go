@@ -246,3 +246,42 @@ func TestAppendToolCallArgs(t *testing.T) {
 		t.Errorf("tool call positions %v (%v)", c.Choices[0].ToolCallIndex, err)
 	}
 }
+
+// A reused chunk reports the model of the answer it parsed, or none: never
+// the model of the answer it held before.
+func TestParseCompletionReusedChunk(t *testing.T) {
+	t.Parallel()
+	var c Chunk
+	if err := ParseCompletion([]byte(`{"model":"tenant-a-model","choices":[{"index":0,"message":{"role":"assistant","content":"a\nb"}}]}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Model != "tenant-a-model" || c.Choices[0].Content != "a\nb" {
+		t.Fatalf("first answer: %q %+v", c.Model, c.Choices)
+	}
+	if !c.Recycle() || len(c.Choices) != 0 || c.Model != "" {
+		t.Fatalf("Recycle left %q %+v", c.Model, c.Choices)
+	}
+	if all := c.Choices[:cap(c.Choices)]; len(all) > 0 && all[0].Content != "" {
+		t.Fatalf("Recycle kept the answer's text %q", all[0].Content)
+	}
+	if err := ParseCompletion([]byte(`{"choices":[{"index":0,"message":{"role":"assistant","content":"b"}}]}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Model != "" {
+		t.Fatalf("an answer without a model reports %q", c.Model)
+	}
+	// Without Recycle in between too.
+	_ = ParseCompletion([]byte(`{"model":"m2","choices":[]}`), &c)
+	_ = ParseCompletion([]byte(`{"choices":[]}`), &c)
+	if c.Model != "" {
+		t.Fatalf("an answer without a model reports %q", c.Model)
+	}
+	// A chunk that grew a large buffer is not kept.
+	long := strings.Repeat(`x\n`, 40<<10)
+	if err := ParseCompletion([]byte(`{"choices":[{"index":0,"message":{"role":"assistant","content":"`+long+`"}}]}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Recycle() {
+		t.Fatal("Recycle kept a chunk with an 80 KiB buffer")
+	}
+}

@@ -38,8 +38,9 @@ func reasoningMode(c *upstream.Client) reasoning.Mode {
 	return reasoning.ModeNone
 }
 
-// completionPool holds parsed non-streaming answers for reuse: a parse
-// keeps its slices' memory, and a chunk is about a kilobyte.
+// completionPool holds chunks for parsing non-streaming answers: a parse
+// keeps its slices' memory, and a chunk is about a kilobyte. Recycle drops
+// each answer's texts, and the chunks that grew large, before Put.
 var completionPool = sync.Pool{New: func() any { return new(openai.Chunk) }}
 
 // relayWhole relays a non-streaming answer.
@@ -61,7 +62,11 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 		if fc == nil {
 			// Response filters may keep what they were given; without
 			// them nothing outlives this call, and the chunk is reused.
-			defer completionPool.Put(c)
+			defer func() {
+				if c.Recycle() {
+					completionPool.Put(c)
+				}
+			}()
 		}
 		if err := openai.ParseCompletion(data, c); err != nil {
 			ex.fail(badUpstream(err))

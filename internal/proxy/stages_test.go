@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +36,13 @@ func (f sinkFunc) Record(r *record.Record) { f(r) }
 func serveWith(t *testing.T, pre, stages []proxy.Stage, sinks ...proxy.Sink) (*httptest.Server, *sim.Server) {
 	t.Helper()
 	s := sim.New(sim.Options{Echo: true})
-	up := httptest.NewServer(s)
+	return serveUpstream(t, s, pre, stages, sinks...), s
+}
+
+// serveUpstream runs the request path in front of upstream.
+func serveUpstream(t *testing.T, upstreamHandler http.Handler, pre, stages []proxy.Stage, sinks ...proxy.Sink) *httptest.Server {
+	t.Helper()
+	up := httptest.NewServer(upstreamHandler)
 	t.Cleanup(up.Close)
 	yaml := "upstreams: {sim: {url: " + up.URL + "/v1, flavor: deepseek}}\n" +
 		"routes: [{name: r, models: [deepseek-chat], upstreams: [sim]}]\n" +
@@ -59,7 +66,7 @@ func serveWith(t *testing.T, pre, stages []proxy.Stage, sinks ...proxy.Sink) (*h
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv, s
+	return srv
 }
 
 func postChat(t *testing.T, url, content string) (int, string) {
@@ -192,5 +199,52 @@ func TestAnswerIsSentBeforeSinks(t *testing.T) {
 	}
 	if n := recorded.Load(); n != 0 {
 		t.Fatalf("%d sinks finished before they were released", n)
+	}
+}
+
+// Each record names the model its own answer named: an answer without a
+// model does not inherit the one before it (answers are parsed into
+// reused chunks).
+func TestRecordModelServedIsTheAnswers(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		model := `"model":"tenant-a-model",`
+		if n.Add(1) > 1 {
+			model = ""
+		}
+		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion",`+model+`"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	})
+	var mu sync.Mutex
+	var served []string
+	sink := sinkFunc(func(r *record.Record) {
+		mu.Lock()
+		served = append(served, r.ModelServed)
+		mu.Unlock()
+	})
+	srv := serveUpstream(t, upstream, nil, nil, sink)
+	for range 2 {
+		if status, body := postChat(t, srv.URL, "hello"); status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+	}
+	// The sink runs after the answer is sent: wait for both records.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := append([]string(nil), served...)
+		mu.Unlock()
+		if len(got) == 2 {
+			if got[0] != "tenant-a-model" || got[1] != "" {
+				t.Fatalf("models served %q, want the first answer's, then none", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records: %q", got)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
