@@ -7,6 +7,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/rampart-gw/rampart/internal/record"
 	"github.com/rampart-gw/rampart/internal/route"
+	"github.com/rampart-gw/rampart/internal/upstream"
 )
 
 // ModelFilter decides, for GET /v1/models, whether the caller of r may use
@@ -45,6 +46,11 @@ func (ex *exchange) listModels(p *record.Principal) {
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	ex.wroteHeader = true
 	ex.rec.Status = http.StatusOK
+	ex.setWriteDeadline()
 	ex.w.WriteHeader(http.StatusOK)
-	_, _ = ex.w.Write(b)
+	if _, err := ex.w.Write(b); err != nil {
+		ex.rec.Status = upstream.StatusClientClosed
+		return
+	}
+	ex.flush()
 }

@@ -154,8 +154,9 @@ func TestStageErrorFailsClosed(t *testing.T) {
 	}
 }
 
-// A non-streaming answer, and an error, reach the client before the sinks
-// run: a slow sink (an audit write, a metrics push) does not delay them.
+// A non-streaming answer, an error and the model list reach the client
+// before the sinks run: a slow sink (an audit write, a metrics push) does
+// not delay them.
 func TestAnswerIsSentBeforeSinks(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
@@ -170,11 +171,15 @@ func TestAnswerIsSentBeforeSinks(t *testing.T) {
 		name   string
 		key    string
 		status int
-	}{{"answer", benchKey, 200}, {"error", "wrong-key-0123456789abcdef", 401}} {
+		models bool
+	}{{"answer", benchKey, 200, false}, {"error", "wrong-key-0123456789abcdef", 401, false}, {"models", benchKey, 200, true}} {
 		done := make(chan int, 1)
 		go func() {
 			req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions",
 				strings.NewReader(`{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"x_sim":{"reasoning_tokens":0}}`))
+			if tc.models {
+				req, _ = http.NewRequest("GET", srv.URL+"/v1/models", nil)
+			}
 			req.Header.Set("Authorization", "Bearer "+tc.key)
 			// A connection of its own: the one before is still busy in
 			// its handler, held by the sink.
