@@ -191,7 +191,9 @@ func (ex *exchange) fail(err error) {
 	ex.setWriteDeadline()
 	apierr.Write(ex.w, e)
 	if !ex.aborting {
-		ex.flush()
+		// The record keeps the error's status even if the client has gone:
+		// it says what went wrong, which metrics and the log count.
+		_ = ex.flush()
 	}
 }
 

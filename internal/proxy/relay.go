@@ -97,21 +97,21 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 	rec.Status = http.StatusOK
 	ex.setWriteDeadline()
 	ex.w.WriteHeader(http.StatusOK)
-	if _, err := ex.w.Write(out); err != nil {
+	if _, err := ex.w.Write(out); err != nil || ex.flush() != nil {
 		rec.Status = upstream.StatusClientClosed
-		return
 	}
-	ex.flush()
 }
 
 // flush sends what the answer has buffered now, under the write deadline,
 // rather than after the handler returns: the client has its answer before
 // the sinks run, and a client that does not read cannot hold the final
-// write beyond the deadline, which finish clears.
-func (ex *exchange) flush() {
+// write beyond the deadline, which finish clears. A writer that cannot
+// flush is not an error.
+func (ex *exchange) flush() error {
 	if err := http.NewResponseController(ex.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		ex.rec.Status = upstream.StatusClientClosed
+		return err
 	}
+	return nil
 }
 
 // renderWhole applies the route's reasoning policy to a whole answer.
