@@ -133,6 +133,8 @@ func (c *Chunk) Recycle() bool {
 	c.Model = ""
 	c.Usage, c.Error = nil, nil
 	c.err = UpstreamError{}
+	// The buffer held the last escaped text of the answer.
+	clear(c.s.scratch[:cap(c.s.scratch)])
 	return true
 }
 

@@ -264,6 +264,9 @@ func TestParseCompletionReusedChunk(t *testing.T) {
 	if all := c.Choices[:cap(c.Choices)]; len(all) > 0 && all[0].Content != "" {
 		t.Fatalf("Recycle kept the answer's text %q", all[0].Content)
 	}
+	if strings.Contains(string(c.s.scratch[:cap(c.s.scratch)]), "a\nb") {
+		t.Fatal("Recycle kept the answer's text in its unescaping buffer")
+	}
 	if err := ParseCompletion([]byte(`{"choices":[{"index":0,"message":{"role":"assistant","content":"b"}}]}`), &c); err != nil {
 		t.Fatal(err)
 	}
