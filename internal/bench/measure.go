@@ -7,13 +7,30 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"time"
 )
 
-// phases holds the results of the four load phases.
+// phases holds the results of the four load phases, and of the same four
+// with one client sending requests one after another.
 type phases struct {
 	direct, rampart             phaseResult
 	directStream, rampartStream phaseResult
+	one                         oneClient
 }
+
+// oneClient holds the one-client phases.
+type oneClient struct {
+	direct, rampart             phaseResult
+	directStream, rampartStream phaseResult
+}
+
+// One-client phases are short: their figure is a median over thousands of
+// sequential requests, which a second or two gives.
+const (
+	oneClientWarmup   = 500 * time.Millisecond
+	oneClientDuration = 2 * time.Second
+	oneClientEvents   = 20
+)
 
 // Measure runs the whole benchmark described by opts and returns its
 // results. The simulator and the gateway it starts are stopped, and their
@@ -92,10 +109,29 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		{name: "direct-stream", url: simURL + "/chat/completions", body: stream, stream: true, pids: pids},
 		{name: "rampart-stream", url: gw.baseURL + "/chat/completions", auth: auth, body: stream, stream: true, pids: pids},
 	}
+	// Then the same four with one client: the gateway's own delay on a
+	// request, without queueing for the cores behind other requests. Its
+	// streams are short: a long stream from a zero-latency simulator keeps
+	// both cores busy (the simulator writing, the gateway relaying), and
+	// the client then waits for a core to read its first event, which is
+	// not the gateway's delay.
+	short := chatBody(opts.BodyBytes, true, fmt.Sprintf(`{"events":%d,"reasoning_tokens":0}`, min(opts.StreamEvents, oneClientEvents)))
+	for _, spec := range specs[:4] {
+		one := *spec
+		one.name += "-1client"
+		if one.stream {
+			one.body = short
+		}
+		specs = append(specs, &one)
+	}
 	out := make([]phaseResult, len(specs))
 	for i, spec := range specs {
-		log.Info("phase", "name", spec.name, "warmup", opts.Warmup, "duration", opts.Duration, "concurrency", opts.Concurrency)
-		res, err := runPhase(ctx, client, spec, opts.Concurrency, opts.Warmup, opts.Duration)
+		concurrency, warmup, duration := opts.Concurrency, opts.Warmup, opts.Duration
+		if i >= 4 {
+			concurrency, warmup, duration = 1, min(warmup, oneClientWarmup), min(duration, oneClientDuration)
+		}
+		log.Info("phase", "name", spec.name, "warmup", warmup, "duration", duration, "concurrency", concurrency)
+		res, err := runPhase(ctx, client, spec, concurrency, warmup, duration)
 		if err != nil {
 			return phases{}, fmt.Errorf("bench: phase %s: %w", spec.name, err)
 		}
@@ -109,7 +145,8 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		}
 		out[i] = res
 	}
-	return phases{direct: out[0], rampart: out[1], directStream: out[2], rampartStream: out[3]}, nil
+	return phases{direct: out[0], rampart: out[1], directStream: out[2], rampartStream: out[3],
+		one: oneClient{direct: out[4], rampart: out[5], directStream: out[6], rampartStream: out[7]}}, nil
 }
 
 // Index of each measured process in phaseResult.cpu.

@@ -17,7 +17,7 @@ var requiredKeys = []string{
 	"direct_rps", "rampart_rps", "cpu_us_per_request", "added_p50_ms", "added_p99_ms",
 	"added_ttft_ms", "cpu_us_per_stream_event", "truncated_streams", "added_inter_event_ms",
 	"errors", "kb_per_open_stream", "rss_idle_mb", "sim_cpu_us_per_request", "duration_s",
-	"concurrency", "go_version", "num_cpu",
+	"concurrency", "go_version", "num_cpu", "added_p50_1client_ms", "added_ttft_1client_ms",
 }
 
 // lastLineJSON decodes the last line of out as a JSON object.
@@ -68,6 +68,9 @@ func TestRunWithFakeBinary(t *testing.T) {
 		{"direct_events_per_s", positive},
 		{"rampart_events_per_s", positive},
 		{"cpu_us_per_request", positive},
+		{"direct_p50_1client_ms", positive},
+		{"rampart_p50_1client_ms", positive},
+		{"rampart_ttft_1client_ms", positive},
 	}
 	for _, c := range checks {
 		f, _ := v[c.key].(float64)

@@ -36,7 +36,11 @@ func writeReport(w io.Writer, res Result) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	fmt.Fprintf(w, "\ngateway CPU: %.1f µs/request, %.2f µs/stream event (simulator: %.1f µs/request)\n",
+	fmt.Fprintf(w, "\none client, one request after another: latency p50 %.3f direct, %.3f through rampart, %+.3f ms added;"+
+		" first event p50 %.3f, %.3f, %+.3f ms\n",
+		res.DirectP50OneClient, res.RampartP50OneClient, res.AddedP50OneClientMs,
+		res.DirectTTFTOneClient, res.RampartTTFTOneClient, res.AddedTTFTOneClientMs)
+	fmt.Fprintf(w, "gateway CPU: %.1f µs/request, %.2f µs/stream event (simulator: %.1f µs/request)\n",
 		res.CPUUsPerRequest, res.CPUUsPerStreamEvent, res.SimCPUUsPerRequest)
 	fmt.Fprintf(w, "errors: %d (streams %d); truncated streams: %d through rampart, %d direct\n",
 		res.Errors, res.StreamErrors, res.TruncatedStreams, res.DirectTruncated)

@@ -37,6 +37,12 @@ type Result struct {
 	KBPerOpenStream float64 `json:"kb_per_open_stream"`
 	// RSSIdleMB is the gateway's resident set after start-up, in MiB.
 	RSSIdleMB float64 `json:"rss_idle_mb"`
+	// AddedP50OneClientMs and AddedTTFTOneClientMs are the median latency
+	// and time to the first streamed event added when one client sends
+	// requests one after another: the gateway's own delay, without
+	// queueing for the cores.
+	AddedP50OneClientMs  float64 `json:"added_p50_1client_ms"`
+	AddedTTFTOneClientMs float64 `json:"added_ttft_1client_ms"`
 	// SimCPUUsPerRequest is the simulator's CPU time per direct request,
 	// for scale.
 	SimCPUUsPerRequest float64 `json:"sim_cpu_us_per_request"`
@@ -66,23 +72,31 @@ type Result struct {
 	DirectTruncated      uint64  `json:"direct_truncated_streams"`
 	OpenStreams          int     `json:"open_streams"`
 	OpenStreamsFailed    int     `json:"open_streams_failed"`
+	DirectP50OneClient   float64 `json:"direct_p50_1client_ms"`
+	RampartP50OneClient  float64 `json:"rampart_p50_1client_ms"`
+	DirectTTFTOneClient  float64 `json:"direct_ttft_1client_ms"`
+	RampartTTFTOneClient float64 `json:"rampart_ttft_1client_ms"`
 }
 
 // newResult derives the reported figures from the raw measurements.
 func newResult(opts Options, ph phases, open openStreamsResult, rssIdleKB int64) Result {
 	goVersion, numCPU := goInfo()
 	d, r, ds, rs := ph.direct, ph.rampart, ph.directStream, ph.rampartStream
+	o := ph.one
 	res := Result{
-		DirectRPS:            perSecond(d.requests, d.window),
-		RampartRPS:           perSecond(r.requests, r.window),
-		CPUUsPerRequest:      microsPer(r.cpu[gatewayCPU], r.requests),
-		AddedP50Ms:           ms(r.latency.Quantile(0.5) - d.latency.Quantile(0.5)),
-		AddedP99Ms:           ms(r.latency.Quantile(0.99) - d.latency.Quantile(0.99)),
-		AddedTTFTMs:          ms(rs.ttft.Quantile(0.5) - ds.ttft.Quantile(0.5)),
-		CPUUsPerStreamEvent:  microsPer(rs.cpu[gatewayCPU], rs.events),
-		TruncatedStreams:     rs.truncated,
-		AddedInterEventMs:    ms(rs.gap.Mean() - ds.gap.Mean()),
-		Errors:               d.errors + r.errors + ds.errors + rs.errors,
+		DirectRPS:           perSecond(d.requests, d.window),
+		RampartRPS:          perSecond(r.requests, r.window),
+		CPUUsPerRequest:     microsPer(r.cpu[gatewayCPU], r.requests),
+		AddedP50Ms:          ms(r.latency.Quantile(0.5) - d.latency.Quantile(0.5)),
+		AddedP99Ms:          ms(r.latency.Quantile(0.99) - d.latency.Quantile(0.99)),
+		AddedTTFTMs:         ms(rs.ttft.Quantile(0.5) - ds.ttft.Quantile(0.5)),
+		CPUUsPerStreamEvent: microsPer(rs.cpu[gatewayCPU], rs.events),
+		TruncatedStreams:    rs.truncated,
+		AddedInterEventMs:   ms(rs.gap.Mean() - ds.gap.Mean()),
+		Errors: d.errors + r.errors + ds.errors + rs.errors +
+			o.direct.errors + o.rampart.errors + o.directStream.errors + o.rampartStream.errors,
+		AddedP50OneClientMs:  ms(o.rampart.latency.Quantile(0.5) - o.direct.latency.Quantile(0.5)),
+		AddedTTFTOneClientMs: ms(o.rampartStream.ttft.Quantile(0.5) - o.directStream.ttft.Quantile(0.5)),
 		KBPerOpenStream:      round3(open.kbPerStream()),
 		RSSIdleMB:            round3(float64(rssIdleKB) / 1024),
 		SimCPUUsPerRequest:   microsPer(d.cpu[simCPU], d.requests),
@@ -110,6 +124,10 @@ func newResult(opts Options, ph phases, open openStreamsResult, rssIdleKB int64)
 		DirectTruncated:      ds.truncated,
 		OpenStreams:          open.opened,
 		OpenStreamsFailed:    open.failed,
+		DirectP50OneClient:   ms(o.direct.latency.Quantile(0.5)),
+		RampartP50OneClient:  ms(o.rampart.latency.Quantile(0.5)),
+		DirectTTFTOneClient:  ms(o.directStream.ttft.Quantile(0.5)),
+		RampartTTFTOneClient: ms(o.rampartStream.ttft.Quantile(0.5)),
 	}
 	return res
 }
