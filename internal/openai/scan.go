@@ -155,6 +155,13 @@ func (s *scanner) ws() {
 
 // peek skips whitespace and returns the next byte, or 0 at the end.
 func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		// Compact JSON, the usual case: every whitespace byte is at most
+		// a space.
+		if c := s.b[s.i]; c > ' ' {
+			return c
+		}
+	}
 	s.ws()
 	if s.i < len(s.b) {
 		return s.b[s.i]
