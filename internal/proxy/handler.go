@@ -130,7 +130,7 @@ type exchange struct {
 
 	wroteHeader bool
 	streaming   bool
-	aborting    bool // the handler aborted (http.ErrAbortHandler): send nothing more
+	aborting    bool // the answer is cut (http.ErrAbortHandler): send nothing more
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
 	body        *[]byte // the client's body, pooled
@@ -190,11 +190,6 @@ func (ex *exchange) fail(err error) {
 	ex.wroteHeader = true
 	ex.setWriteDeadline()
 	apierr.Write(ex.w, e)
-	if !ex.aborting {
-		// The record keeps the error's status even if the client has gone:
-		// it says what went wrong, which metrics and the log count.
-		_ = ex.flush()
-	}
 }
 
 // finish is the logging phase. It runs from a defer, so a panic or a
@@ -203,9 +198,6 @@ func (ex *exchange) finish() {
 	rec := ex.rec
 	if p := recover(); p != nil {
 		abort := p == http.ErrAbortHandler
-		// An aborted handler's connection is cut: the answer written
-		// below must stay unsent.
-		ex.aborting = abort
 		if !abort {
 			ex.s.Log.Error("panic while serving a request",
 				"request_id", rec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -222,11 +214,9 @@ func (ex *exchange) finish() {
 		// normally: an abort drops the unflushed answer. An answer that had
 		// already started is cut instead, so it cannot pass for complete.
 		if abort || started {
+			ex.aborting = true
 			defer panic(http.ErrAbortHandler)
 		}
-	}
-	if ex.writeDL {
-		_ = http.NewResponseController(ex.w).SetWriteDeadline(time.Time{})
 	}
 	if rec.Status == 0 {
 		rec.Status = http.StatusOK
@@ -253,6 +243,18 @@ func (ex *exchange) finish() {
 	}
 	for _, s := range ex.s.Sinks {
 		s.Record(rec)
+	}
+	// A whole answer goes out now, still under the write deadline, which
+	// is cleared after: the record is complete before the client has its
+	// answer, and a client that stops reading cannot hold this last write
+	// past the deadline (net/http would otherwise write it after the
+	// handler returned, with no deadline). A stream has flushed its last
+	// event already; an aborted answer is never sent.
+	if ex.wroteHeader && !ex.streaming && !ex.aborting {
+		_ = ex.flush()
+	}
+	if ex.writeDL {
+		_ = http.NewResponseController(ex.w).SetWriteDeadline(time.Time{})
 	}
 }
 

@@ -48,7 +48,7 @@ func (ex *exchange) listModels(p *record.Principal) {
 	ex.rec.Status = http.StatusOK
 	ex.setWriteDeadline()
 	ex.w.WriteHeader(http.StatusOK)
-	if _, err := ex.w.Write(b); err != nil || ex.flush() != nil {
+	if _, err := ex.w.Write(b); err != nil {
 		ex.rec.Status = upstream.StatusClientClosed
 	}
 }

@@ -97,16 +97,13 @@ func (ex *exchange) relayWhole(ctx context.Context, resp *http.Response, ep *end
 	rec.Status = http.StatusOK
 	ex.setWriteDeadline()
 	ex.w.WriteHeader(http.StatusOK)
-	if _, err := ex.w.Write(out); err != nil || ex.flush() != nil {
+	if _, err := ex.w.Write(out); err != nil {
 		rec.Status = upstream.StatusClientClosed
 	}
 }
 
-// flush sends what the answer has buffered now, under the write deadline,
-// rather than after the handler returns: the client has its answer before
-// the sinks run, and a client that does not read cannot hold the final
-// write beyond the deadline, which finish clears. A writer that cannot
-// flush is not an error.
+// flush sends what the answer has buffered, under the write deadline. A
+// writer that cannot flush is not an error.
 func (ex *exchange) flush() error {
 	if err := http.NewResponseController(ex.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
