@@ -278,7 +278,9 @@ func runDownMidStream(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	// Read up to the first content event, then cut the upstream off.
+	// Read up to the first event with answer text, then cut the upstream
+	// off. The first event carries the role and an empty content: cutting
+	// after it would leave no tokens relayed to count.
 	var got strings.Builder
 	r := bufio.NewReader(resp.Body)
 	for {
@@ -287,7 +289,7 @@ func runDownMidStream(t *testing.T) {
 		if err != nil {
 			t.Fatalf("before the cut: %v: %q", err, got.String())
 		}
-		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `"content"`) {
+		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `"content":"`) && !strings.Contains(line, `"content":""`) {
 			break
 		}
 	}
