@@ -10,18 +10,17 @@ import (
 	"time"
 )
 
-// phases holds the results of the four load phases, and of the same four
-// with one client sending requests one after another.
-type phases struct {
+// loadPhases holds the results of the four load phases.
+type loadPhases struct {
 	direct, rampart             phaseResult
 	directStream, rampartStream phaseResult
-	one                         oneClient
 }
 
-// oneClient holds the one-client phases.
-type oneClient struct {
-	direct, rampart             phaseResult
-	directStream, rampartStream phaseResult
+// phases holds the four load phases, and the same four with one client
+// sending requests one after another.
+type phases struct {
+	loadPhases
+	one loadPhases
 }
 
 // One-client phases are short: their figure is a median over thousands of
@@ -145,8 +144,10 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		}
 		out[i] = res
 	}
-	return phases{direct: out[0], rampart: out[1], directStream: out[2], rampartStream: out[3],
-		one: oneClient{direct: out[4], rampart: out[5], directStream: out[6], rampartStream: out[7]}}, nil
+	four := func(r []phaseResult) loadPhases {
+		return loadPhases{direct: r[0], rampart: r[1], directStream: r[2], rampartStream: r[3]}
+	}
+	return phases{loadPhases: four(out[:4]), one: four(out[4:])}, nil
 }
 
 // Index of each measured process in phaseResult.cpu.

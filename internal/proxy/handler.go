@@ -130,7 +130,6 @@ type exchange struct {
 
 	wroteHeader bool
 	streaming   bool
-	aborting    bool // the answer is cut (http.ErrAbortHandler): send nothing more
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
 	body        *[]byte // the client's body, pooled
@@ -196,6 +195,7 @@ func (ex *exchange) fail(err error) {
 // client that went away still leaves exactly one record.
 func (ex *exchange) finish() {
 	rec := ex.rec
+	cut := false // the answer is cut (http.ErrAbortHandler): send nothing more
 	if p := recover(); p != nil {
 		abort := p == http.ErrAbortHandler
 		if !abort {
@@ -214,7 +214,7 @@ func (ex *exchange) finish() {
 		// normally: an abort drops the unflushed answer. An answer that had
 		// already started is cut instead, so it cannot pass for complete.
 		if abort || started {
-			ex.aborting = true
+			cut = true
 			defer panic(http.ErrAbortHandler)
 		}
 	}
@@ -250,7 +250,7 @@ func (ex *exchange) finish() {
 	// past the deadline (net/http would otherwise write it after the
 	// handler returned, with no deadline). A stream has flushed its last
 	// event already; an aborted answer is never sent.
-	if ex.wroteHeader && !ex.streaming && !ex.aborting {
+	if ex.wroteHeader && !ex.streaming && !cut {
 		_ = ex.flush()
 	}
 	if ex.writeDL {
