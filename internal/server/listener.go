@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/rampart-gw/rampart/internal/sockio"
 )
 
 // limitListener closes connections over a global cap or a per-IP cap at
@@ -40,7 +42,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &limitConn{Conn: c, l: l, ip: ip}, nil
+		return &limitConn{Conn: sockio.Wrap(c), l: l, ip: ip}, nil
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/rampart-gw/rampart/internal/sockio"
 )
 
 // connBufSize is the read buffer of an upstream connection while it holds
@@ -134,18 +136,21 @@ func (b *connReader) fillEmpty() {
 func (b *connReader) rawRead(fd uintptr) bool {
 	buf := connBufPool.Get().(*[]byte)
 	var n int
-	var err error
+	var errno syscall.Errno
 	for {
-		n, err = syscall.Read(int(fd), *buf)
-		if err != syscall.EINTR {
+		n, errno = sockio.RawRead(fd, *buf)
+		if errno != syscall.EINTR {
 			break
 		}
 	}
-	if err == syscall.EAGAIN {
+	if errno == syscall.EAGAIN {
 		connBufPool.Put(buf)
 		return false // wait until the socket is readable
 	}
-	b.rawN, b.rawErr, b.rawBuf = n, err, buf
+	b.rawN, b.rawBuf = n, buf
+	if errno != 0 {
+		b.rawErr = errno
+	}
 	return true
 }
 

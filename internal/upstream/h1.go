@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rampart-gw/rampart/internal/sockio"
 )
 
 // h1Client is the upstream client for plain-HTTP upstreams (a self-hosted
@@ -123,8 +125,12 @@ func (c *h1Client) roundTrip(ctx context.Context, pc *h1Conn, method, path strin
 		b = append(b, body...)
 		_, err = pc.nc.Write(b)
 	} else if len(body) > 0 {
-		bufs := net.Buffers{b, body}
-		_, err = bufs.WriteTo(pc.nc)
+		if sc, ok := pc.nc.(*sockio.Conn); ok {
+			_, err = sc.Writev(b, body)
+		} else {
+			bufs := net.Buffers{b, body}
+			_, err = bufs.WriteTo(pc.nc)
+		}
 	} else {
 		_, err = pc.nc.Write(b)
 	}
@@ -327,6 +333,7 @@ func (c *h1Client) dial(ctx context.Context) (*h1Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	nc = sockio.Wrap(nc)
 	pc := &h1Conn{nc: nc, br: newConnReader(nc)}
 	return pc, nil
 }
