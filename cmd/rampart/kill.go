@@ -67,6 +67,15 @@ func killVerb(ctx context.Context, verb string, args []string, stdout, stderr io
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if verb == "kill" && resp.StatusCode == http.StatusAccepted {
+		// In force on that instance, not saved to the store yet.
+		var a struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(out, &a)
+		fmt.Fprintf(stdout, "killed %s on this instance only\n", target)
+		return fmt.Errorf("the kill of %s is not saved: %s", target, a.Message)
+	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
 			Error struct{ Message string } `json:"error"`

@@ -74,16 +74,38 @@ func decodeKill(w http.ResponseWriter, r *http.Request) (killRequest, bool) {
 	return kr, true
 }
 
+// serveKill cuts the target at once, on this instance, and then saves the
+// kill to the store, which carries it to the other instances. A kill is the
+// operator's answer to an incident and fails closed: when the store cannot
+// save it (a database outage may be part of the same incident), it stays in
+// force here, the answer is 202 with "saved": false, and it is saved by the
+// first poll that reaches the store.
 func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 	kr, ok := decodeKill(w, r)
 	if !ok {
 		return
 	}
-	if err := g.kill.Kill(kr.Target, kr.Actor, kr.Reason, upstream.ErrKilled); err != nil {
-		g.writeKillStoreError(w, "kill", kr, err)
-		return
+	err := g.kill.Kill(kr.Target, kr.Actor, kr.Reason, upstream.ErrKilled)
+	out := killAnswer{Kills: g.kill.Active(), Saved: err == nil}
+	status := http.StatusOK
+	if err != nil {
+		g.log.Error("kill switch kill in force on this instance only: the store write failed; it is saved when the store answers",
+			"target", kr.Target, "actor", kr.Actor, "error", err.Error())
+		status = http.StatusAccepted
+		out.Message = "The kill is in force on this instance, but the store could not save it, so other instances do not have it yet and a restart of this one would lose it. It is saved when the store answers; check the store, or send the kill again."
 	}
-	g.serveKills(w, r)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// killAnswer is the answer to POST /admin/v1/kill.
+type killAnswer struct {
+	Kills []killswitch.Kill `json:"kills"`
+	// Saved reports whether the store has the kill; when it is false the
+	// kill is in force on this instance only, for now.
+	Saved   bool   `json:"saved"`
+	Message string `json:"message,omitempty"`
 }
 
 func (g *Gateway) serveRevive(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +125,7 @@ func (g *Gateway) serveRevive(w http.ResponseWriter, r *http.Request) {
 	g.serveKills(w, r)
 }
 
-// writeKillStoreError answers a flip that could not be saved: nothing
+// writeKillStoreError answers a revival that could not be saved: nothing
 // changed, so the caller must retry.
 func (g *Gateway) writeKillStoreError(w http.ResponseWriter, action string, kr killRequest, err error) {
 	g.log.Error("kill switch "+action+" refused: the store write failed", "target", kr.Target, "actor", kr.Actor,

@@ -52,7 +52,7 @@ func (t *triggers) Record(rec *record.Record) {
 		}
 		if t.hit(fmt.Sprintf("%d\x00%s", i, target), tr) {
 			reason := fmt.Sprintf("%d requests with a %s verdict of stage %s within %v", tr.Count, tr.Action, tr.Stage, tr.Window)
-			if err := t.g.kill.KillFailClosed(target, "trigger:"+tr.Name, reason, upstream.ErrKilled); err != nil {
+			if err := t.g.kill.Kill(target, "trigger:"+tr.Name, reason, upstream.ErrKilled); err != nil {
 				t.g.log.Error("kill trigger could not flip the kill switch", "trigger", tr.Name, "target", target, "error", err.Error())
 			}
 		}

@@ -100,10 +100,10 @@ type Switch struct {
 	lastLog  time.Time
 
 	// pending are kills in force here that the store could not save yet
-	// (KillFailClosed); each poll tries to save them. Guarded by flip.
+	// (Kill); each poll tries to save them. Guarded by flip.
 	pending map[string]pendingKill
 
-	// tripped are kills of triggers in force at once, before flip is free
+	// tripped are kills in force at once, before flip is free
 	// (a poll of a store that hangs may hold it for a second): a kill is
 	// put here, then recorded as usual under flip, then taken out.
 	tripped atomic.Pointer[map[string]Kill]
@@ -254,35 +254,15 @@ func (s *Switch) notify(ev Event) {
 	}
 }
 
-// Kill cuts target: the kill is written to the store, then new requests are
-// refused and streams in flight on it are cancelled with cause. When the
-// store write fails nothing changes and the error is returned, so a kill
-// that was acknowledged is durable and reaches the other instances.
+// Kill cuts target: new requests to it are refused and calls in flight on
+// it are cancelled with cause, at once, and then the kill is written to the
+// store, which carries it to the other instances and keeps it across
+// restarts. It fails closed: a store that hangs does not delay the cut, and
+// when the store cannot save the kill it stays in force here, is saved by a
+// later poll, and the store's error is returned. Both the admin API and the
+// kill triggers use it; a kill is the answer to an incident, and a database
+// outage may be part of the same incident.
 func (s *Switch) Kill(target, actor, reason string, cause error) error {
-	if target == "" {
-		return errors.New("kill: empty target")
-	}
-	s.flip.Lock()
-	defer s.flip.Unlock()
-	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
-	if st := s.opts.Store; st != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		defer cancel()
-		if _, err := st.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
-			return fmt.Errorf("kill switch: %w", err)
-		}
-	}
-	s.applyKill(k, cause, false)
-	return nil
-}
-
-// KillFailClosed is Kill for automatic triggers: the kill is put in force
-// here before the store write, so that a store that hangs does not delay
-// it, and when the store cannot save it, it is saved by a later poll and
-// the store's error is returned. A trigger that fired must cut the target
-// even while the store is down; other instances learn of the kill once it
-// is saved.
-func (s *Switch) KillFailClosed(target, actor, reason string, cause error) error {
 	if target == "" {
 		return errors.New("kill: empty target")
 	}

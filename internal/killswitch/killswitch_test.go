@@ -296,12 +296,17 @@ func TestStoreDownKeepsKills(t *testing.T) {
 	if _, killed := b.Killed("u", "", ""); !killed {
 		t.Fatal("a kill was dropped because the store could not be read")
 	}
+	// A kill fails closed: in force at once, the store's error returned.
 	if err := b.Kill("v", "carol", "", errKilled); !errors.Is(err, errDown) {
 		t.Fatalf("a kill that could not be stored: %v", err)
 	}
-	if _, killed := b.Killed("v", "", ""); killed {
-		t.Fatal("a kill that was refused is in force")
+	if _, killed := b.Killed("v", "", ""); !killed {
+		t.Fatal("a kill the store could not save is not in force")
 	}
+	if e := evB.next(t); e.Action != "kill" || e.Target != "v" || e.Remote {
+		t.Fatalf("kill record: %+v", e)
+	}
+	// A revival does not: the kill stays.
 	if err := b.Revive("u", "carol"); !errors.Is(err, errDown) {
 		t.Fatalf("a revival that could not be stored: %v", err)
 	}
@@ -315,6 +320,11 @@ func TestStoreDownKeepsKills(t *testing.T) {
 	}
 	if e := evB.next(t); e.Action != "revive" || e.Actor != "bob" {
 		t.Fatalf("revival record: %+v", e)
+	}
+	// The poll saved the pending kill, so it reaches the other instance.
+	a.Poll(t.Context())
+	if _, killed := a.Killed("v", "", ""); !killed {
+		t.Fatal("the kill made while the store was down did not reach the other instance")
 	}
 }
 
@@ -446,11 +456,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestKillFailClosed: a trigger's kill that the store cannot save is in
+// TestKillFailsClosed: a kill that the store cannot save is in
 // force here at once (calls on the target cancelled), saved by the first
 // poll once the store answers, and then reaches the other instance; a
 // revival before it was saved lifts it here and saves nothing.
-func TestKillFailClosed(t *testing.T) {
+func TestKillFailsClosed(t *testing.T) {
 	t.Parallel()
 	var flaky *flakyStore
 	b, a, evA := twoInstances(t, func(k store.KillStore) store.KillStore {
@@ -460,12 +470,12 @@ func TestKillFailClosed(t *testing.T) {
 	flaky.down.Store(true)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer a.Register("u", "m", "r", cancel)()
-	err := a.KillFailClosed("u", "trigger:jb", "10 blocks", errKilled)
+	err := a.Kill("u", "trigger:jb", "10 blocks", errKilled)
 	if !errors.Is(err, errDown) {
-		t.Fatalf("KillFailClosed with the store down: %v, want the store's error", err)
+		t.Fatalf("Kill with the store down: %v, want the store's error", err)
 	}
 	if _, killed := a.Killed("u", "", ""); !killed {
-		t.Fatal("a trigger's kill is not in force while the store is down")
+		t.Fatal("a kill is not in force while the store is down")
 	}
 	if !errors.Is(context.Cause(ctx), errKilled) {
 		t.Fatalf("the call on the target was not cancelled: %v", context.Cause(ctx))
@@ -492,7 +502,7 @@ func TestKillFailClosed(t *testing.T) {
 
 	// Pending, then revived before it was saved: nothing reaches the store.
 	flaky.down.Store(true)
-	_ = a.KillFailClosed("w", "trigger:jb", "", errKilled)
+	_ = a.Kill("w", "trigger:jb", "", errKilled)
 	evA.next(t)
 	if err := a.Revive("w", "alice"); err != nil {
 		t.Fatalf("revive of an unsaved kill: %v", err)
@@ -529,11 +539,11 @@ func (h *hangingStore) Put(ctx context.Context, k store.KillRecord) (int64, erro
 	}
 }
 
-// TestKillFailClosedWhileTheStoreHangs: a trigger's kill is in force, and
+// TestKillWhileTheStoreHangs: a kill is in force, and
 // the calls on its target cancelled, while the store write is still
 // waiting, not only once the write has failed; it stays in force and is
 // saved later when the write fails, and is not pending when it succeeds.
-func TestKillFailClosedWhileTheStoreHangs(t *testing.T) {
+func TestKillWhileTheStoreHangs(t *testing.T) {
 	t.Parallel()
 	st, _ := tempStore(t)
 	h := &hangingStore{KillStore: st.Kills(), entered: make(chan struct{}), release: make(chan error)}
@@ -548,17 +558,17 @@ func TestKillFailClosedWhileTheStoreHangs(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		unregister := s.Register(c.target, "m", "r", cancel)
 		done := make(chan error, 1)
-		go func() { done <- s.KillFailClosed(c.target, "trigger:jb", "", errKilled) }()
+		go func() { done <- s.Kill(c.target, "trigger:jb", "", errKilled) }()
 		<-h.entered
 		if _, killed := s.Killed(c.target, "", ""); !killed {
-			t.Errorf("%s: the trigger's kill is not in force while the store write waits", c.target)
+			t.Errorf("%s: the kill is not in force while the store write waits", c.target)
 		}
 		if !errors.Is(context.Cause(ctx), errKilled) {
 			t.Errorf("%s: the call on the target was not cancelled while the store write waits", c.target)
 		}
 		h.release <- c.write
 		if err := <-done; !errors.Is(err, c.write) || (c.write == nil) != (err == nil) {
-			t.Fatalf("%s: KillFailClosed: %v, want %v", c.target, err, c.write)
+			t.Fatalf("%s: Kill: %v, want %v", c.target, err, c.write)
 		}
 		unregister()
 		if _, killed := s.Killed(c.target, "", ""); !killed {
@@ -589,7 +599,7 @@ func TestReviveOfAPendingKillOverASavedOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	flaky.down.Store(true)
-	_ = a.KillFailClosed("u", "trigger:jb", "10 blocks", errKilled)
+	_ = a.Kill("u", "trigger:jb", "10 blocks", errKilled)
 	if err := a.Revive("u", "bob"); err == nil {
 		t.Fatal("a revival the store could not record succeeded")
 	}
@@ -645,7 +655,7 @@ func TestTriggerKillWhileAPollHangs(t *testing.T) {
 	<-h.entered
 	killed := make(chan error, 1)
 	start := time.Now()
-	go func() { killed <- s.KillFailClosed("u", "trigger:t", "burst", errKilled) }()
+	go func() { killed <- s.Kill("u", "trigger:t", "burst", errKilled) }()
 	for {
 		if _, ok := s.Killed("u", "", ""); ok {
 			break
@@ -661,7 +671,7 @@ func TestTriggerKillWhileAPollHangs(t *testing.T) {
 	close(h.release)
 	<-polled
 	if err := <-killed; err != nil {
-		t.Fatalf("KillFailClosed: %v", err)
+		t.Fatalf("Kill: %v", err)
 	}
 	if k, ok := s.Killed("u", "", ""); !ok || k.Actor != "trigger:t" {
 		t.Fatalf("after the poll: %+v %v", k, ok)
