@@ -3,7 +3,6 @@ package limits
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -25,15 +24,9 @@ func BenchmarkMemoryAdmit(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
-// cpuTime returns the CPU time the process used so far. On a shared,
-// loaded machine wall time per op overstates the cost; CPU time per op
-// (reported as cpu-ns/op) does not.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
+// reportCPU reports the CPU time per op since start. On a shared, loaded
+// machine wall time per op overstates the cost; CPU time per op (reported
+// as cpu-ns/op) does not.
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

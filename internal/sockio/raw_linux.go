@@ -7,6 +7,9 @@ import (
 
 const supported = true
 
+// CanRawRead reports whether RawRead works inside a syscall.RawConn's Read.
+const CanRawRead = true
+
 // RawRead is read(2) of a non-blocking socket, which never blocks, for
 // use inside a syscall.RawConn's Read; p must not be empty.
 func RawRead(fd uintptr, p []byte) (int, syscall.Errno) {

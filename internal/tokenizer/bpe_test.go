@@ -5,9 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -168,13 +166,6 @@ func BenchmarkDeepSeekV3Count(b *testing.B) {
 	}
 	// MB per CPU second: wall time is unreliable on a shared machine.
 	b.ReportMetric(float64(b.N*len(text))/1e6/(cpuTime()-cpu).Seconds(), "MB/cpu-s")
-}
-
-// cpuTime is the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDeepSeekV3CountCold measures text whose pieces are not cached.

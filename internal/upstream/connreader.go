@@ -43,7 +43,7 @@ type connReader struct {
 
 func newConnReader(nc net.Conn) *connReader {
 	b := &connReader{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && sockio.CanRawRead {
 		if rc, err := sc.SyscallConn(); err == nil {
 			b.rc = rc
 			b.readRaw = b.rawRead
