@@ -6,26 +6,31 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rampart-gw/rampart/internal/sockio"
 )
 
 // limitListener closes connections over a global cap or a per-IP cap at
-// once, instead of queueing them.
+// once, instead of queueing them, and bounds the writes made with no
+// deadline set (see limitConn.Write).
 type limitListener struct {
 	net.Listener
-	max      int64
-	maxPerIP int64
-	open     atomic.Int64
-	rejected atomic.Int64
+	max        int64
+	maxPerIP   int64
+	writeBound time.Duration
+	open       atomic.Int64
+	rejected   atomic.Int64
 
 	mu    sync.Mutex
 	perIP map[string]int64
 }
 
-// LimitListener wraps l with connection caps; zero disables a cap.
-func LimitListener(l net.Listener, max, perIP int) net.Listener {
-	return &limitListener{Listener: l, max: int64(max), maxPerIP: int64(perIP), perIP: map[string]int64{}}
+// LimitListener wraps l with connection caps; zero disables a cap. A write
+// made while no write deadline is set may wait for the client at most
+// writeBound (zero: without bound).
+func LimitListener(l net.Listener, max, perIP int, writeBound time.Duration) net.Listener {
+	return &limitListener{Listener: l, max: int64(max), maxPerIP: int64(perIP), writeBound: writeBound, perIP: map[string]int64{}}
 }
 
 // Accept returns the next connection within the caps; connections over a
@@ -42,7 +47,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &limitConn{Conn: sockio.Wrap(c), l: l, ip: ip}, nil
+		return &limitConn{Conn: sockio.Wrap(c), l: l, ip: ip, writeBound: l.writeBound}, nil
 	}
 }
 
@@ -83,6 +88,55 @@ type limitConn struct {
 	l    *limitListener
 	ip   string
 	once sync.Once
+
+	// writeBound bounds a write made while no write deadline is set: the
+	// writes the HTTP server makes on its own after a handler returned
+	// (the end of a chunked stream, the rest of a buffered answer) or
+	// before one runs (an error answer to a malformed request, a TLS
+	// handshake). The handlers set their own deadlines before they write
+	// and clear them when they are done, since a deadline left in place
+	// would cut the connection's next request.
+	writeBound time.Duration
+	dlMu       sync.Mutex
+	userDL     bool      // a write deadline set by the connection's user is in force
+	armed      time.Time // the bound last set while userDL is false
+}
+
+// Write writes p. While no write deadline is set, it sets one writeBound
+// ahead first (at most every writeBound/2, so that a busy connection does
+// not reset its timer on every write): no write waits on a client that has
+// stopped reading for longer than that.
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.writeBound > 0 {
+		c.dlMu.Lock()
+		if !c.userDL {
+			now := time.Now()
+			if c.armed.Sub(now) < c.writeBound/2 {
+				c.armed = now.Add(c.writeBound)
+				_ = c.Conn.SetWriteDeadline(c.armed)
+			}
+		}
+		c.dlMu.Unlock()
+	}
+	return c.Conn.Write(p)
+}
+
+// SetWriteDeadline sets the write deadline; the zero time hands writes back
+// to the bound.
+func (c *limitConn) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.userDL, c.armed = !t.IsZero(), time.Time{}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets the read and write deadlines, as SetWriteDeadline does
+// for writes.
+func (c *limitConn) SetDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.userDL, c.armed = !t.IsZero(), time.Time{}
+	return c.Conn.SetDeadline(t)
 }
 
 func (c *limitConn) Close() error {

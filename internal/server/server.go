@@ -30,7 +30,7 @@ func Listen(name string, cfg *config.Listener, h http.Handler, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s listener: %w", name, err)
 	}
-	ln = LimitListener(ln, cfg.MaxConnections, cfg.MaxConnectionsPerIP)
+	ln = LimitListener(ln, cfg.MaxConnections, cfg.MaxConnectionsPerIP, cfg.WriteIdleTimeout)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -66,7 +66,7 @@ func ListenAdmin(addr string, tlsCfg *config.ServerTLS, h http.Handler, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
-	ln = LimitListener(ln, 256, 64)
+	ln = LimitListener(ln, 256, 64, 60*time.Second)
 	srv := &http.Server{
 		Handler:           http.MaxBytesHandler(h, 1<<20),
 		ReadHeaderTimeout: 5 * time.Second,
