@@ -253,6 +253,9 @@ func (ex *exchange) finish() {
 	if ex.wroteHeader && !ex.streaming && !cut {
 		_ = ex.flush()
 	}
+	// Cleared, not left to expire: it would cut the connection's next
+	// request. What net/http writes after this (a stream's chunked
+	// terminator) is bounded by the listener (server.LimitListener).
 	if ex.writeDL {
 		_ = http.NewResponseController(ex.w).SetWriteDeadline(time.Time{})
 	}
