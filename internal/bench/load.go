@@ -231,6 +231,24 @@ func runPhase(ctx context.Context, client *http.Client, spec *phaseSpec, concurr
 	return res, nil
 }
 
+// add adds the results of another run of the same phase to r: counts,
+// distributions, CPU time and the measured window.
+func (r *phaseResult) add(o phaseResult) {
+	r.window += o.window
+	r.requests += o.requests
+	r.errors += o.errors
+	r.truncated += o.truncated
+	r.events += o.events
+	r.latency.Merge(o.latency)
+	r.ttft.Merge(o.ttft)
+	r.gap.Merge(o.gap)
+	for i := range min(len(r.cpu), len(o.cpu)) {
+		r.cpu[i] += o.cpu[i]
+	}
+	r.firstError = cmp.Or(r.firstError, o.firstError)
+	r.firstTruncated = cmp.Or(r.firstTruncated, o.firstTruncated)
+}
+
 // mergeWorkers adds up the workers' results.
 func mergeWorkers(workers []*worker) phaseResult {
 	res := phaseResult{latency: newHistogram(), ttft: newHistogram(), gap: newHistogram()}

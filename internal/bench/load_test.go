@@ -164,3 +164,41 @@ func BenchmarkWorkerPlain(b *testing.B) {
 func BenchmarkWorkerStream(b *testing.B) {
 	benchmarkWorker(b, chatBody(DefaultBodyBytes, true, `{"events":200}`), true)
 }
+
+// TestPhaseResultAdd: pooling two runs of a phase adds their counts, CPU
+// time and windows, and their distributions, so a quantile is taken over
+// both runs' requests.
+func TestPhaseResultAdd(t *testing.T) {
+	run := func(d time.Duration, n int, cpu time.Duration, firstError string) phaseResult {
+		r := phaseResult{latency: newHistogram(), ttft: newHistogram(), gap: newHistogram(),
+			window: time.Second, requests: uint64(n), events: uint64(2 * n), errors: 1,
+			cpu: []time.Duration{cpu, 2 * cpu}, firstError: firstError}
+		for range n {
+			r.latency.Record(d)
+			r.ttft.Record(d / 2)
+		}
+		return r
+	}
+	a := run(100*time.Microsecond, 300, time.Millisecond, "")
+	a.add(run(400*time.Microsecond, 100, 3*time.Millisecond, "boom"))
+	if a.requests != 400 || a.events != 800 || a.errors != 2 || a.window != 2*time.Second {
+		t.Fatalf("counts: %+v", a)
+	}
+	if a.cpu[0] != 4*time.Millisecond || a.cpu[1] != 8*time.Millisecond {
+		t.Fatalf("cpu: %v", a.cpu)
+	}
+	if a.firstError != "boom" {
+		t.Fatalf("firstError %q", a.firstError)
+	}
+	if a.latency.Count() != 400 || a.ttft.Count() != 400 {
+		t.Fatalf("histogram counts %d %d", a.latency.Count(), a.ttft.Count())
+	}
+	// Three quarters of the requests took 100 µs: the median is theirs, the
+	// 90th percentile the slower run's.
+	if p50 := a.latency.Quantile(0.5); p50 < 90*time.Microsecond || p50 > 110*time.Microsecond {
+		t.Fatalf("p50 %v, want about 100µs", p50)
+	}
+	if p90 := a.latency.Quantile(0.9); p90 < 360*time.Microsecond || p90 > 440*time.Microsecond {
+		t.Fatalf("p90 %v, want about 400µs", p90)
+	}
+}

@@ -24,11 +24,16 @@ type phases struct {
 }
 
 // One-client phases are short: their figure is a median over thousands of
-// sequential requests, which a second or two gives.
+// sequential requests, which a second or two gives. They run in rounds,
+// direct and through the gateway in turn, and each side's rounds are
+// pooled: a machine whose speed drifts over seconds then drifts under both
+// sides alike, instead of between them.
 const (
-	oneClientWarmup   = 500 * time.Millisecond
-	oneClientDuration = 2 * time.Second
-	oneClientEvents   = 20
+	oneClientWarmup      = 500 * time.Millisecond
+	oneClientRoundWarmup = 100 * time.Millisecond
+	oneClientDuration    = 2 * time.Second
+	oneClientRounds      = 4
+	oneClientEvents      = 20
 )
 
 // Measure runs the whole benchmark described by opts and returns its
@@ -124,15 +129,12 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		specs = append(specs, &one)
 	}
 	out := make([]phaseResult, len(specs))
-	for i, spec := range specs {
-		concurrency, warmup, duration := opts.Concurrency, opts.Warmup, opts.Duration
-		if i >= 4 {
-			concurrency, warmup, duration = 1, min(warmup, oneClientWarmup), min(duration, oneClientDuration)
-		}
+	run := func(i, concurrency int, warmup, duration time.Duration) error {
+		spec := specs[i]
 		log.Info("phase", "name", spec.name, "warmup", warmup, "duration", duration, "concurrency", concurrency)
 		res, err := runPhase(ctx, client, spec, concurrency, warmup, duration)
 		if err != nil {
-			return phases{}, fmt.Errorf("bench: phase %s: %w", spec.name, err)
+			return fmt.Errorf("bench: phase %s: %w", spec.name, err)
 		}
 		log.Info("phase done", "name", spec.name, "requests", res.requests, "events", res.events,
 			"gateway_cpu", res.cpu[gatewayCPU], "sim_cpu", res.cpu[simCPU])
@@ -142,7 +144,29 @@ func runPhases(ctx context.Context, client *http.Client, opts Options, simURL st
 		if res.truncated > 0 {
 			log.Warn("streams truncated", "phase", spec.name, "truncated", res.truncated, "first", res.firstTruncated)
 		}
-		out[i] = res
+		if out[i].latency == nil {
+			out[i] = res
+		} else {
+			out[i].add(res)
+		}
+		return nil
+	}
+	for i := range 4 {
+		if err := run(i, opts.Concurrency, opts.Warmup, opts.Duration); err != nil {
+			return phases{}, err
+		}
+	}
+	round := min(opts.Duration, oneClientDuration) / oneClientRounds
+	for r := range oneClientRounds {
+		warmup := oneClientRoundWarmup
+		if r == 0 {
+			warmup = min(opts.Warmup, oneClientWarmup)
+		}
+		for i := 4; i < len(specs); i++ {
+			if err := run(i, 1, warmup, round); err != nil {
+				return phases{}, err
+			}
+		}
 	}
 	four := func(r []phaseResult) loadPhases {
 		return loadPhases{direct: r[0], rampart: r[1], directStream: r[2], rampartStream: r[3]}
