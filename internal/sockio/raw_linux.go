@@ -1,3 +1,5 @@
+//go:build linux && !race
+
 package sockio
 
 import (
@@ -14,7 +16,10 @@ const CanRawRead = true
 // use inside a syscall.RawConn's Read; p must not be empty.
 func RawRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	return int(n), errno
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), 0
 }
 
 // rawWritev is writev(2) of a and b on a non-blocking socket; an empty
@@ -30,5 +35,8 @@ func rawWritev(fd uintptr, a, b []byte) (int, syscall.Errno) {
 		}
 	}
 	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
-	return int(n), errno
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), 0
 }

@@ -15,7 +15,7 @@ const CanRawRead = true
 func RawRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	n, err := syscall.Read(int(fd), p)
 	if errno, ok := err.(syscall.Errno); ok {
-		return n, errno
+		return 0, errno
 	}
 	return n, 0
 }

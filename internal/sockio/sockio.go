@@ -15,7 +15,9 @@
 // bookkeeping buys nothing: the processor is never held across a wait. Conn
 // makes the same read(2) and write(2) calls as the net package, inside the
 // connection's syscall.RawConn, which keeps the poller's waiting, deadlines
-// and close handling exactly as they are.
+// and close handling exactly as they are. Built with the race detector, it
+// makes them through the syscall package instead, which tells the detector
+// what the kernel read and wrote.
 package sockio
 
 import (
