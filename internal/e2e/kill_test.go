@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,41 @@ func TestKillByConfig(t *testing.T) {
 	}
 	if resp, b := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, "")); resp.StatusCode != 200 {
 		t.Fatalf("after removing the kill: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestKillDuringFailover: an upstream killed while a request is being
+// tried on another is not tried next. The first upstream kills the spare
+// through the admin API, then answers 503, which would fail over to it:
+// the spare gets nothing and the client gets the kill switch's 503.
+func TestKillDuringFailover(t *testing.T) {
+	t.Parallel()
+	var e *env
+	killed := make(chan struct{})
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if st, b := e.adminPost("/admin/v1/kill", `{"target":"spare","reason":"drill"}`); st != http.StatusOK {
+			t.Errorf("kill: %d %s", st, b)
+		}
+		close(killed)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error","code":null}}`)
+	}))
+	t.Cleanup(first.Close)
+	e = start(t, []upstreamSpec{
+		{Name: "first", URL: first.URL + "/v1"},
+		{Name: "spare", Sim: &sim.Options{}},
+	}, []routeSpec{simRoute("r", "m", "first, spare", "    retries: {backoff: 5ms}\n")}, "")
+
+	resp, body := e.post("/v1/chat/completions", chatBody("m", false, ""))
+	<-killed
+	checkAPIError(t, resp, body, http.StatusServiceUnavailable, "upstream_killed")
+	if n := len(e.sims["spare"].Requests()); n != 0 {
+		t.Fatalf("the spare, killed during the first attempt, got %d requests", n)
+	}
+	rec := e.record(resp.Header.Get("X-Request-Id"))
+	if rec.Status != http.StatusServiceUnavailable || rec.ErrorCode != "upstream_killed" || rec.Upstream != "first" || rec.Attempts != 1 {
+		t.Errorf("record %+v, want one attempt, on first, ending upstream_killed", rec)
 	}
 }

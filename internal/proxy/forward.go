@@ -94,8 +94,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		var kill killswitch.Kill
 		if targets, kill = aliveTargets(ks, req.Model, rt, targets); len(targets) == 0 {
 			ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: kill.Target, Action: "block"})
-			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
-				fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(req.Model, 128))))
+			ex.fail(killedError(req.Model))
 			return
 		}
 	}
@@ -107,10 +106,19 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 		ex.fail(e)
 		return
 	}
-	var openWait time.Duration // set when a circuit breaker refused a target
+	var openWait time.Duration      // set when a circuit breaker refused a target
+	var killedSince killswitch.Kill // set when a target was killed after the choice above
 	ex.rec.GatewayTime = time.Since(ex.rec.Start)
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
 		tgt := targets[attempt%len(targets)]
+		if ks := ex.s.Kill; ks != nil {
+			// A kill made during an earlier attempt or its backoff cuts
+			// the target off for the attempts left too.
+			if k, killed := ks.Killed(tgt.Client.Name, req.Model, rt.Name); killed {
+				killedSince = k
+				continue
+			}
+		}
 		if ok, wait := tgt.Client.Breaker.Allow(); !ok {
 			// An open breaker costs nothing: move on at once.
 			if openWait == 0 || wait < openWait {
@@ -134,11 +142,24 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 			return
 		}
 	}
-	// Every attempt was refused by an open circuit breaker.
+	// Every attempt left was refused by the kill switch or an open circuit
+	// breaker.
+	if killedSince.Target != "" {
+		ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: killedSince.Target, Action: "block"})
+		ex.fail(killedError(req.Model))
+		return
+	}
 	e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_unavailable",
 		"The model's upstreams are failing and temporarily not called; retry later.")
 	e.RetryAfter = openWait
 	ex.fail(e)
+}
+
+// killedError is the answer when the kill switch has cut off every
+// upstream a request could go to.
+func killedError(model string) *apierr.Error {
+	return apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
+		fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(model, 128)))
 }
 
 // usableTargets returns the targets whose health allows requests (two
@@ -248,8 +269,13 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 	ctx, cancel := uc.ctx, uc.cancel
 	uc.ceiling = time.AfterFunc(tgt.Client.Timeouts.Total, func() { cancel(upstream.ErrTotalTimeout) })
 	if ks := ex.s.Kill; ks != nil {
-		// A kill cancels this call even while the upstream hangs.
+		// A kill cancels this call even while the upstream hangs. One made
+		// since the caller checked, before the registration, cancels it
+		// here.
 		uc.unregister = ks.Register(tgt.Client.Name, req.Model, rt.Name, cancel)
+		if _, killed := ks.Killed(tgt.Client.Name, req.Model, rt.Name); killed {
+			cancel(upstream.ErrKilled)
+		}
 	}
 	br := tgt.Client.Breaker
 	resp, err := tgt.Client.Do(ctx, ep.path, body, req.Stream, rec.ID)
