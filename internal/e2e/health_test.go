@@ -307,3 +307,29 @@ func TestHealthAlert(t *testing.T) {
 		t.Errorf("incident %s: want the upstream and the reason", b)
 	}
 }
+
+// TestEjectionDuringRetries: an upstream ejected by a request's own failed
+// attempt is not tried again by that request's later attempts.
+func TestEjectionDuringRetries(t *testing.T) {
+	t.Parallel()
+	a, b := newProbedUpstream(t), newProbedUpstream(t)
+	e := start(t, []upstreamSpec{{Name: "a", URL: a.srv.URL + "/v1"}, {Name: "b", URL: b.srv.URL + "/v1"}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat", Upstreams: "a, b",
+			Extra: "    retries: {max_attempts: 3, backoff: 5ms}\n"}}, "")
+	e.applyHealth(func(ups map[string]*config.Upstream) {
+		ups["a"].OutlierDetection = config.OutlierDetection{Enabled: true, ConsecutiveFailures: 1,
+			BaseEjectionTime: time.Minute, MaxEjectionTime: time.Minute}
+	})
+	a.chatFails.Store(true)
+	b.chatFails.Store(true)
+	// Attempt 1 fails on a and ejects it, attempt 2 fails on b, and
+	// attempt 3, a's turn again, finds it ejected.
+	resp, body := e.post("/v1/chat/completions", chatBody("deepseek-chat", false, ""))
+	checkAPIError(t, resp, body, http.StatusServiceUnavailable, "upstream_unavailable")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the answer")
+	}
+	if na, nb := a.chats.Load(), b.chats.Load(); na != 1 || nb != 1 {
+		t.Fatalf("a got %d requests and b %d; want one each: a was ejected after its first", na, nb)
+	}
+}

@@ -119,6 +119,15 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 				continue
 			}
 		}
+		if h := tgt.Client.Health; h != nil {
+			// Likewise an upstream ejected or found unhealthy meanwhile.
+			if ok, wait := h.Usable(); !ok {
+				if healthWait == 0 || wait < healthWait {
+					healthWait = wait
+				}
+				continue
+			}
+		}
 		if ok, wait := tgt.Client.Breaker.Allow(); !ok {
 			// An open breaker costs nothing: move on at once.
 			if openWait == 0 || wait < openWait {
@@ -142,8 +151,8 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 			return
 		}
 	}
-	// Every attempt left was refused by the kill switch or an open circuit
-	// breaker.
+	// Every attempt left was refused by the kill switch, the upstreams'
+	// health or an open circuit breaker.
 	if killedSince.Target != "" {
 		ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: killedSince.Target, Action: "block"})
 		ex.fail(killedError(req.Model))
@@ -152,6 +161,10 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_unavailable",
 		"The model's upstreams are failing and temporarily not called; retry later.")
 	e.RetryAfter = openWait
+	if healthWait > 0 && (openWait == 0 || healthWait < openWait) {
+		e.RetryAfter = healthWait
+	}
+	e.RetryAfter = max(e.RetryAfter, time.Second)
 	ex.fail(e)
 }
 
