@@ -111,16 +111,17 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	ex.rec.GatewayTime = time.Since(ex.rec.Start)
 	for attempt := 0; attempt < rt.MaxAttempts; attempt++ {
 		tgt := targets[attempt%len(targets)]
-		if ks := ex.s.Kill; ks != nil {
-			// A kill made during an earlier attempt or its backoff cuts
-			// the target off for the attempts left too.
+		// The first attempt's target was just checked; for the later ones,
+		// a kill made during an earlier attempt or its backoff cuts the
+		// target off for the attempts left too, and so does an ejection or
+		// a failed health check.
+		if ks := ex.s.Kill; ks != nil && attempt > 0 {
 			if k, killed := ks.Killed(tgt.Client.Name, req.Model, rt.Name); killed {
 				killedSince = k
 				continue
 			}
 		}
-		if h := tgt.Client.Health; h != nil {
-			// Likewise an upstream ejected or found unhealthy meanwhile.
+		if h := tgt.Client.Health; h != nil && attempt > 0 {
 			if ok, wait := h.Usable(); !ok {
 				if healthWait == 0 || wait < healthWait {
 					healthWait = wait
