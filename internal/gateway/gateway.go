@@ -62,6 +62,8 @@ type Gateway struct {
 	watcher  *watcher
 	draining atomic.Bool
 	kill     *killswitch.Switch
+	// killWait replaces adminKillWait when set (tests).
+	killWait time.Duration
 	// health holds the upstreams' health across reloads.
 	health *health.Monitor
 

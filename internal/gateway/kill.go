@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/rampart-gw/rampart/internal/alert"
 	"github.com/rampart-gw/rampart/internal/apierr"
@@ -85,10 +86,20 @@ func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := g.kill.Kill(kr.Target, kr.Actor, kr.Reason, upstream.ErrKilled)
+	wait := g.killWait
+	if wait <= 0 {
+		wait = adminKillWait
+	}
+	err := g.kill.KillWithin(wait, kr.Target, kr.Actor, kr.Reason, upstream.ErrKilled)
 	out := killAnswer{Kills: g.kill.Active(), Saved: err == nil}
 	status := http.StatusOK
-	if err != nil {
+	switch {
+	case errors.Is(err, killswitch.ErrNotSavedYet):
+		g.log.Warn("kill switch kill in force on this instance; the store has not answered yet",
+			"target", kr.Target, "actor", kr.Actor)
+		status = http.StatusAccepted
+		out.Message = "The kill is in force on this instance. The store has not answered yet, so other instances may not have it; it is saved as soon as the store answers. Check GET /admin/v1/kill on another instance, or the store."
+	case err != nil:
 		g.log.Error("kill switch kill in force on this instance only: the store write failed; it is saved when the store answers",
 			"target", kr.Target, "actor", kr.Actor, "error", err.Error())
 		status = http.StatusAccepted
@@ -98,6 +109,12 @@ func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(out)
 }
+
+// adminKillWait bounds how long POST /admin/v1/kill waits for the store to
+// save a kill before it answers (Gateway.killWait, when set, replaces it):
+// the kill is in force at once either way, and `rampart kill` gives up
+// after 10 s.
+const adminKillWait = 3 * time.Second
 
 // killAnswer is the answer to POST /admin/v1/kill.
 type killAnswer struct {

@@ -108,3 +108,63 @@ func TestAdminKillWhenTheStoreWriteFails(t *testing.T) {
 		t.Fatal("a revival that was not saved lifted the kill")
 	}
 }
+
+// hangingKills is a KillStore whose writes wait for release.
+type hangingKills struct {
+	store.KillStore
+	release chan struct{}
+}
+
+func (h *hangingKills) Put(ctx context.Context, k store.KillRecord) (int64, error) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return h.KillStore.Put(ctx, k)
+}
+
+// A kill while the store hangs is answered 202 once the admin API's wait
+// is over, in force, and saved when the store answers.
+func TestAdminKillWhileTheStoreHangs(t *testing.T) {
+	t.Parallel()
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	kills := &hangingKills{KillStore: st.Kills(), release: make(chan struct{})}
+	ks, err := killswitch.Open(t.Context(), killswitch.Options{Store: kills})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{log: slog.New(slog.DiscardHandler), kill: ks, killWait: 100 * time.Millisecond}
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	g.serveKill(rec, httptest.NewRequest(http.MethodPost, "/admin/v1/kill", strings.NewReader(`{"target":"sim","actor":"alice"}`)))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the answer took %v", took)
+	}
+	var a killAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatalf("answer %q: %v", rec.Body.String(), err)
+	}
+	if rec.Code != http.StatusAccepted || a.Saved || !strings.Contains(a.Message, "not answered yet") || len(a.Kills) != 1 {
+		t.Fatalf("kill while the store hangs: %d %s", rec.Code, rec.Body.String())
+	}
+	if _, killed := ks.Killed("sim", "", ""); !killed {
+		t.Fatal("the kill is not in force")
+	}
+	close(kills.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs, _, err := st.Kills().List(t.Context())
+		if err == nil && len(recs) == 1 && recs[0].Target == "sim" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kill was not saved once the store answered: %v %v", recs, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -263,14 +263,55 @@ func (s *Switch) notify(ev Event) {
 // kill triggers use it; a kill is the answer to an incident, and a database
 // outage may be part of the same incident.
 func (s *Switch) Kill(target, actor, reason string, cause error) error {
+	k, err := s.cut(target, actor, reason, cause)
+	if err != nil {
+		return err
+	}
+	return s.record(k, cause)
+}
+
+// KillWithin is Kill for a caller that must answer soon, the admin API: the
+// kill is in force when it returns, and it waits for the store at most
+// wait. When the store has not answered by then it returns ErrNotSavedYet;
+// the write goes on, bounded as Kill's is, and a kill it cannot save is
+// saved by a later poll.
+func (s *Switch) KillWithin(wait time.Duration, target, actor, reason string, cause error) error {
+	k, err := s.cut(target, actor, reason, cause)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.record(k, cause) }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return ErrNotSavedYet
+	}
+}
+
+// ErrNotSavedYet is returned by KillWithin when the store has not answered
+// in time; the kill is in force on this instance.
+var ErrNotSavedYet = errors.New("kill switch: the store has not answered yet (in force on this instance; it is saved when the store answers)")
+
+// cut puts the kill of target in force at once, without waiting for flip,
+// and cancels the calls in flight on it.
+func (s *Switch) cut(target, actor, reason string, cause error) (Kill, error) {
 	if target == "" {
-		return errors.New("kill: empty target")
+		return Kill{}, errors.New("kill: empty target")
 	}
 	k := Kill{Target: target, Actor: actor, Reason: reason, At: s.now().UTC()}
-	// In force now, without waiting for flip; taken out of tripped once
-	// it is in the kills proper (the deferred calls run in reverse).
 	s.trip(k)
 	s.cancel(target, cause)
+	return k, nil
+}
+
+// record makes k, already cut, one of the kills proper and writes it to the
+// store; k leaves tripped once it is in the kills (the deferred calls run
+// in reverse).
+func (s *Switch) record(k Kill, cause error) error {
 	defer s.untrip(k)
 	s.flip.Lock()
 	defer s.flip.Unlock()
@@ -282,16 +323,16 @@ func (s *Switch) Kill(target, actor, reason string, cause error) error {
 	if s.pending == nil {
 		s.pending = map[string]pendingKill{}
 	}
-	_, killed := (*s.active.Load())[target]
-	old, wasPending := s.pending[target]
-	s.pending[target] = pendingKill{Kill: k, overSaved: killed && (!wasPending || old.overSaved)}
+	_, killed := (*s.active.Load())[k.Target]
+	old, wasPending := s.pending[k.Target]
+	s.pending[k.Target] = pendingKill{Kill: k, overSaved: killed && (!wasPending || old.overSaved)}
 	s.applyKill(k, cause, false)
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	if _, err := st.Put(ctx, store.KillRecord{Target: k.Target, Actor: k.Actor, Reason: k.Reason, At: k.At}); err != nil {
 		return fmt.Errorf("kill switch: %w (in force on this instance; it is saved when the store answers)", err)
 	}
-	delete(s.pending, target)
+	delete(s.pending, k.Target)
 	return nil
 }
 
@@ -518,9 +559,22 @@ func (s *Switch) Active() []Kill {
 	for _, k := range m {
 		out = append(out, k)
 	}
-	if st := s.static.Load(); st != nil {
-		for t, k := range *st {
-			if _, dup := m[t]; !dup {
+	seen := func(t string) bool {
+		for _, k := range out {
+			if k.Target == t {
+				return true
+			}
+		}
+		return false
+	}
+	// Kills put in force at once whose recording waits for the lock, and
+	// those of the configuration.
+	for _, more := range [...]*map[string]Kill{s.tripped.Load(), s.static.Load()} {
+		if more == nil {
+			continue
+		}
+		for t, k := range *more {
+			if !seen(t) {
 				out = append(out, k)
 			}
 		}

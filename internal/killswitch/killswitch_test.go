@@ -680,3 +680,77 @@ func TestTriggerKillWhileAPollHangs(t *testing.T) {
 		t.Fatalf("tripped kills left behind: %v", m)
 	}
 }
+
+// hangingPut is a KillStore whose Put waits for release.
+type hangingPut struct {
+	store.KillStore
+	release chan struct{}
+}
+
+func (h *hangingPut) Put(ctx context.Context, k store.KillRecord) (int64, error) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return h.KillStore.Put(ctx, k)
+}
+
+// TestKillWithin: with a store whose write hangs, KillWithin returns
+// ErrNotSavedYet after its wait, with the kill in force and listed, and the
+// write, once the store answers, saves it.
+func TestKillWithin(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	h := &hangingPut{KillStore: st.Kills(), release: make(chan struct{})}
+	s, err := Open(t.Context(), Options{Store: h, Cause: errKilled, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.KillWithin(50*time.Millisecond, "u", "alice", "drill", errKilled); !errors.Is(err, ErrNotSavedYet) {
+		t.Fatalf("KillWithin with a hanging store: %v, want ErrNotSavedYet", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("KillWithin took %v", took)
+	}
+	if _, ok := s.Killed("u", "", ""); !ok {
+		t.Fatal("the kill is not in force")
+	}
+	if a := s.Active(); len(a) != 1 || a[0].Target != "u" {
+		t.Fatalf("Active() = %+v", a)
+	}
+	close(h.release)
+	waitUntil(t, func() bool {
+		recs, _, err := st.Kills().List(t.Context())
+		return err == nil && len(recs) == 1 && recs[0].Target == "u"
+	})
+	// With a store that answers, it waits for the write.
+	if err := s.KillWithin(5*time.Second, "v", "alice", "", errKilled); err != nil {
+		t.Fatalf("KillWithin: %v", err)
+	}
+}
+
+// TestActiveListsKillsInForceBeforeTheirRecording: a kill made while a
+// poll holds the lock is in force at once, and listed by Active too.
+func TestActiveListsKillsInForceBeforeTheirRecording(t *testing.T) {
+	t.Parallel()
+	st, _ := tempStore(t)
+	h := &hangingPoll{KillStore: st.Kills(), entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := Open(t.Context(), Options{Store: h, Cause: errKilled, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := make(chan struct{})
+	go func() { s.Poll(context.Background()); close(polled) }()
+	<-h.entered
+	err = s.KillWithin(20*time.Millisecond, "u", "alice", "", errKilled)
+	if !errors.Is(err, ErrNotSavedYet) {
+		t.Fatalf("KillWithin while a poll holds the lock: %v", err)
+	}
+	if a := s.Active(); len(a) != 1 || a[0].Target != "u" || a[0].Actor != "alice" {
+		t.Fatalf("Active() = %+v, want the kill in force", a)
+	}
+	close(h.release)
+	<-polled
+}
