@@ -324,6 +324,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	old, oldWAF, oldBackend := g.clients, g.waf, g.prev.backend
 	g.kill.SetStatic(cfg.Killed, upstream.ErrKilled)
 	g.handler.Swap(snap)
+	g.client.SetWriteBound(cfg.Listen.WriteIdleTimeout)
 	g.health.Commit(b.health)
 	g.cfg, g.clients, g.waf, g.prev = cfg, b.clients, b.waf, b
 	if oldWAF != nil && oldWAF != b.waf {

@@ -18,7 +18,7 @@ type limitListener struct {
 	net.Listener
 	max        int64
 	maxPerIP   int64
-	writeBound time.Duration
+	writeBound atomic.Int64 // a time.Duration; see SetWriteBound
 	open       atomic.Int64
 	rejected   atomic.Int64
 
@@ -30,8 +30,18 @@ type limitListener struct {
 // made while no write deadline is set may wait for the client at most
 // writeBound (zero: without bound).
 func LimitListener(l net.Listener, max, perIP int, writeBound time.Duration) net.Listener {
-	return &limitListener{Listener: l, max: int64(max), maxPerIP: int64(perIP), writeBound: writeBound, perIP: map[string]int64{}}
+	return newLimitListener(l, max, perIP, writeBound)
 }
+
+func newLimitListener(l net.Listener, max, perIP int, writeBound time.Duration) *limitListener {
+	ll := &limitListener{Listener: l, max: int64(max), maxPerIP: int64(perIP), perIP: map[string]int64{}}
+	ll.SetWriteBound(writeBound)
+	return ll
+}
+
+// SetWriteBound changes the bound of the writes made with no deadline set,
+// for the connections open and to come (a configuration reload).
+func (l *limitListener) SetWriteBound(d time.Duration) { l.writeBound.Store(int64(d)) }
 
 // Accept returns the next connection within the caps; connections over a
 // cap are closed and not returned.
@@ -47,7 +57,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &limitConn{Conn: sockio.Wrap(c), l: l, ip: ip, writeBound: l.writeBound}, nil
+		return &limitConn{Conn: sockio.Wrap(c), l: l, ip: ip}, nil
 	}
 }
 
@@ -95,24 +105,24 @@ type limitConn struct {
 	// before one runs (an error answer to a malformed request, a TLS
 	// handshake). The handlers set their own deadlines before they write
 	// and clear them when they are done, since a deadline left in place
-	// would cut the connection's next request.
-	writeBound time.Duration
-	dlMu       sync.Mutex
-	userDL     bool      // a write deadline set by the connection's user is in force
-	armed      time.Time // the bound last set while userDL is false
+	// would cut the connection's next request. The bound is the
+	// listener's (limitListener.SetWriteBound).
+	dlMu   sync.Mutex
+	userDL bool      // a write deadline set by the connection's user is in force
+	armed  time.Time // the bound last set while userDL is false
 }
 
-// Write writes p. While no write deadline is set, it sets one writeBound
-// ahead first (at most every writeBound/2, so that a busy connection does
-// not reset its timer on every write): no write waits on a client that has
-// stopped reading for longer than that.
+// Write writes p. While no write deadline is set, it sets one the bound
+// ahead first (at most every half-bound, so that a busy connection does not
+// reset its timer on every write, and at once when the bound was lowered):
+// no write waits on a client that has stopped reading for longer than that.
 func (c *limitConn) Write(p []byte) (int, error) {
-	if c.writeBound > 0 {
+	if bound := time.Duration(c.l.writeBound.Load()); bound > 0 {
 		c.dlMu.Lock()
 		if !c.userDL {
 			now := time.Now()
-			if c.armed.Sub(now) < c.writeBound/2 {
-				c.armed = now.Add(c.writeBound)
+			if c.armed.Sub(now) < bound/2 || c.armed.Sub(now) > bound {
+				c.armed = now.Add(bound)
 				_ = c.Conn.SetWriteDeadline(c.armed)
 			}
 		}

@@ -157,3 +157,35 @@ func TestWritesAfterTheHandlersDeadlineAreBounded(t *testing.T) {
 		t.Fatal("the write to a client that does not read was not bounded")
 	}
 }
+
+// TestWriteBoundFollowsChanges: a lowered bound (a reload) applies to a
+// connection already open, whose writes had armed the old one.
+func TestWriteBoundFollowsChanges(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newLimitListener(raw, 0, 0, time.Hour)
+	t.Cleanup(func() { ln.Close() })
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("x")); err != nil { // arms the hour
+		t.Fatal(err)
+	}
+	ln.SetWriteBound(150 * time.Millisecond)
+	took, err := fill(t, c, 10*time.Second)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write after the bound was lowered: %v, want a deadline error", err)
+	}
+	if took < 140*time.Millisecond {
+		t.Fatalf("the write failed after %v, before the bound", took)
+	}
+}

@@ -22,6 +22,15 @@ type Server struct {
 	Listener net.Listener
 	log      *slog.Logger
 	name     string
+	limit    *limitListener
+}
+
+// SetWriteBound changes how long a write made with no deadline set may wait
+// on a client (listen.write_idle_timeout, on a reload).
+func (s *Server) SetWriteBound(d time.Duration) {
+	if s.limit != nil {
+		s.limit.SetWriteBound(d)
+	}
 }
 
 // Listen opens a listener for the client API with every bound of cfg.
@@ -30,7 +39,8 @@ func Listen(name string, cfg *config.Listener, h http.Handler, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s listener: %w", name, err)
 	}
-	ln = LimitListener(ln, cfg.MaxConnections, cfg.MaxConnectionsPerIP, cfg.WriteIdleTimeout)
+	limit := newLimitListener(ln, cfg.MaxConnections, cfg.MaxConnectionsPerIP, cfg.WriteIdleTimeout)
+	ln = limit
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -57,7 +67,7 @@ func Listen(name string, cfg *config.Listener, h http.Handler, log *slog.Logger)
 		srv.TLSConfig = tc
 		ln = tls.NewListener(ln, tc)
 	}
-	return &Server{HTTP: srv, Listener: ln, log: log, name: name}, nil
+	return &Server{HTTP: srv, Listener: ln, log: log, name: name, limit: limit}, nil
 }
 
 // ListenAdmin opens the admin listener: small bodies, short timeouts.
