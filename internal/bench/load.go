@@ -253,15 +253,7 @@ func (r *phaseResult) add(o phaseResult) {
 func mergeWorkers(workers []*worker) phaseResult {
 	res := phaseResult{latency: newHistogram(), ttft: newHistogram(), gap: newHistogram()}
 	for _, w := range workers {
-		res.requests += w.res.requests
-		res.errors += w.res.errors
-		res.truncated += w.res.truncated
-		res.events += w.res.events
-		res.latency.Merge(w.res.latency)
-		res.ttft.Merge(w.res.ttft)
-		res.gap.Merge(w.res.gap)
-		res.firstError = cmp.Or(res.firstError, w.res.firstError)
-		res.firstTruncated = cmp.Or(res.firstTruncated, w.res.firstTruncated)
+		res.add(w.res) // a worker's result has no window or CPU time of its own
 	}
 	return res
 }

@@ -17,15 +17,24 @@ import (
 	"github.com/rampart-gw/rampart/internal/store"
 )
 
-// downKills is a KillStore whose writes fail while down is set.
+// downKills is a KillStore whose writes fail while down is set, and whose
+// kill writes wait for release when it is set.
 type downKills struct {
 	store.KillStore
-	down atomic.Bool
+	down    atomic.Bool
+	release chan struct{}
 }
 
 func (d *downKills) Put(ctx context.Context, k store.KillRecord) (int64, error) {
 	if d.down.Load() {
 		return 0, errors.New("database is locked")
+	}
+	if d.release != nil {
+		select {
+		case <-d.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
 	return d.KillStore.Put(ctx, k)
 }
@@ -109,21 +118,6 @@ func TestAdminKillWhenTheStoreWriteFails(t *testing.T) {
 	}
 }
 
-// hangingKills is a KillStore whose writes wait for release.
-type hangingKills struct {
-	store.KillStore
-	release chan struct{}
-}
-
-func (h *hangingKills) Put(ctx context.Context, k store.KillRecord) (int64, error) {
-	select {
-	case <-h.release:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	return h.KillStore.Put(ctx, k)
-}
-
 // A kill while the store hangs is answered 202 once the admin API's wait
 // is over, in force, and saved when the store answers.
 func TestAdminKillWhileTheStoreHangs(t *testing.T) {
@@ -133,7 +127,7 @@ func TestAdminKillWhileTheStoreHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	kills := &hangingKills{KillStore: st.Kills(), release: make(chan struct{})}
+	kills := &downKills{KillStore: st.Kills(), release: make(chan struct{})}
 	ks, err := killswitch.Open(t.Context(), killswitch.Options{Store: kills})
 	if err != nil {
 		t.Fatal(err)

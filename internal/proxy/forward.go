@@ -93,8 +93,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	if ks := ex.s.Kill; ks != nil {
 		var kill killswitch.Kill
 		if targets, kill = aliveTargets(ks, req.Model, rt, targets); len(targets) == 0 {
-			ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: kill.Target, Action: "block"})
-			ex.fail(killedError(req.Model))
+			ex.failKilled(kill, req.Model)
 			return
 		}
 	}
@@ -155,8 +154,7 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	// Every attempt left was refused by the kill switch, the upstreams'
 	// health or an open circuit breaker.
 	if killedSince.Target != "" {
-		ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: killedSince.Target, Action: "block"})
-		ex.fail(killedError(req.Model))
+		ex.failKilled(killedSince, req.Model)
 		return
 	}
 	e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_unavailable",
@@ -169,11 +167,12 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	ex.fail(e)
 }
 
-// killedError is the answer when the kill switch has cut off every
-// upstream a request could go to.
-func killedError(model string) *apierr.Error {
-	return apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
-		fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(model, 128)))
+// failKilled records the kill and answers when the kill switch has cut off
+// every upstream a request could go to.
+func (ex *exchange) failKilled(k killswitch.Kill, model string) {
+	ex.rec.AddVerdict(record.Verdict{Stage: "killswitch", Rule: k.Target, Action: "block"})
+	ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "upstream_killed",
+		fmt.Sprintf("Requests to the model %q are suspended by the gateway's kill switch; retry later or use another model.", clip(model, 128))))
 }
 
 // usableTargets returns the targets whose health allows requests (two

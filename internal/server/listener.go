@@ -134,19 +134,22 @@ func (c *limitConn) Write(p []byte) (int, error) {
 // SetWriteDeadline sets the write deadline; the zero time hands writes back
 // to the bound.
 func (c *limitConn) SetWriteDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	c.userDL, c.armed = !t.IsZero(), time.Time{}
-	return c.Conn.SetWriteDeadline(t)
+	return c.setDeadline(t, c.Conn.SetWriteDeadline)
 }
 
 // SetDeadline sets the read and write deadlines, as SetWriteDeadline does
 // for writes.
 func (c *limitConn) SetDeadline(t time.Time) error {
+	return c.setDeadline(t, c.Conn.SetDeadline)
+}
+
+// setDeadline records whether the user has a write deadline in force and
+// sets t with set.
+func (c *limitConn) setDeadline(t time.Time, set func(time.Time) error) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.userDL, c.armed = !t.IsZero(), time.Time{}
-	return c.Conn.SetDeadline(t)
+	return set(t)
 }
 
 func (c *limitConn) Close() error {
