@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -133,11 +132,13 @@ func isObject(line []byte) bool {
 	return false
 }
 
-// validID returns id as it came when it is valid UTF-8, and otherwise
-// with each invalid byte in its strings replaced by U+FFFD, as the text is
-// read, so that the output line always encodes.
+// validID returns id as it came when it is valid JSON as the output's
+// encoder checks it (valid UTF-8, no lone surrogate escape, no duplicate
+// names), and otherwise with each invalid byte or lone surrogate in its
+// strings replaced by U+FFFD, as the text is read, so that the output line
+// always encodes.
 func validID(id jsontext.Value) jsontext.Value {
-	if utf8.Valid(id) {
+	if id.IsValid() {
 		return id
 	}
 	var v any

@@ -171,6 +171,12 @@ func TestScanLine(t *testing.T) {
 					t.Errorf("got %+v, want mask at 2-15", o)
 				}
 			}},
+		{"lone surrogate in the id is replaced, and the line still judged", `{"id": ["\ud800"], "text": "x@example.com"}`,
+			func(t *testing.T, o outLine) {
+				if string(o.ID) != "[\"\uFFFD\"]" || o.Action != "mask" {
+					t.Errorf("got id %s, %+v; want [\"\uFFFD\"], mask", o.ID, o)
+				}
+			}},
 		{"CRLF line ending is not part of the text", jsonLine("c", "x@example.com", "") + "\r\n",
 			func(t *testing.T, o outLine) {
 				if o.Action != "mask" || len(o.Findings) != 1 || o.Findings[0].End != 13 {
