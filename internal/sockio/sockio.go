@@ -27,35 +27,27 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // Conn is a TCP connection whose Read and Write use raw non-blocking system
-// calls, and whose deadlines reach the socket only when an operation has to
-// wait (see deadline). Every other method is the *net.TCPConn's. It is safe
-// for one reader and one writer at a time, like any net.Conn; concurrent
-// reads, or concurrent writes, are serialised.
+// calls. Every other method is the *net.TCPConn's. It is safe for one reader
+// and one writer at a time, like any net.Conn; concurrent reads, or
+// concurrent writes, are serialised.
 type Conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
 
-	rd, wd deadline
-
-	rmu     sync.Mutex
-	rp      []byte
-	rn      int
-	rerr    syscall.Errno
-	readFn  func(fd uintptr) bool
-	rfn     func(fd uintptr) bool // the read that ReadRaw makes
-	rwaitFn func(fd uintptr) bool // rfn, and beforeWait when it would block
-	rwaited bool
+	rmu    sync.Mutex
+	rp     []byte
+	rn     int
+	rerr   syscall.Errno
+	readFn func(fd uintptr) bool
 
 	wmu     sync.Mutex
 	wbufs   [2][]byte
 	wn      int
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
-	wwaited bool
 }
 
 // Wrap returns c as a *Conn when raw system calls are available for it
@@ -73,35 +65,20 @@ func Wrap(c net.Conn) net.Conn {
 		return c
 	}
 	sc := &Conn{TCPConn: tc, rc: rc}
-	sc.rd.set = tc.SetReadDeadline
-	sc.wd.set = tc.SetWriteDeadline
 	sc.readFn = sc.rawRead
-	sc.rwaitFn = sc.rwait
 	sc.writeFn = sc.rawWrite
 	return sc
-}
-
-// SetReadDeadline sets the read deadline, as net.Conn's does.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.rd.Set(t) }
-
-// SetWriteDeadline sets the write deadline, as net.Conn's does.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.wd.Set(t) }
-
-// SetDeadline sets both deadlines, as net.Conn's does.
-func (c *Conn) SetDeadline(t time.Time) error {
-	return errors.Join(c.rd.Set(t), c.wd.Set(t))
 }
 
 // Read reads as net.Conn's Read does: it waits for data, honours the read
 // deadline, and returns io.EOF once the peer has closed its side.
 func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
-		c.rd.sync()
 		return c.TCPConn.Read(p)
 	}
 	c.rmu.Lock()
 	c.rp, c.rn, c.rerr = p, 0, 0
-	err := c.readRaw(c.readFn)
+	err := c.rc.Read(c.readFn)
 	n, errno := c.rn, c.rerr
 	c.rp = nil
 	c.rmu.Unlock()
@@ -114,47 +91,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
-}
-
-// ReadRaw calls fn inside the connection's syscall.RawConn Read, as
-// RawConn's Read does, with the connection's read deadline: fn makes one
-// non-blocking read and returns false when the socket had nothing yet. A
-// raw read of a Conn must go through here, since the socket itself may not
-// hold the read deadline in force.
-func (c *Conn) ReadRaw(fn func(fd uintptr) bool) error {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	return c.readRaw(fn)
-}
-
-func (c *Conn) readRaw(fn func(fd uintptr) bool) error {
-	if c.rd.expired() {
-		return c.timeout("raw-read")
-	}
-	c.rfn = fn
-	var err error
-	for {
-		if err = c.rc.Read(c.rwaitFn); err == nil || !c.rd.retry(err) {
-			break
-		}
-	}
-	c.rfn = nil
-	if c.rwaited {
-		c.rwaited = false
-		c.rd.done()
-	}
-	return err
-}
-
-// rwait makes the read; when it would block it gets the read deadline
-// ready for the wait.
-func (c *Conn) rwait(fd uintptr) bool {
-	if c.rfn(fd) {
-		return true
-	}
-	c.rwaited = true
-	c.rd.beforeWait()
-	return false
 }
 
 func (c *Conn) rawRead(fd uintptr) bool {
@@ -182,25 +118,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 // being copied together first.
 func (c *Conn) Writev(a, b []byte) (int, error) {
 	if len(a)+len(b) == 0 {
-		c.wd.sync()
 		return c.TCPConn.Write(nil)
 	}
 	c.wmu.Lock()
-	if c.wd.expired() {
-		c.wmu.Unlock()
-		return 0, c.opError("write", c.timeout("raw-write"))
-	}
 	c.wbufs[0], c.wbufs[1], c.wn, c.werr = a, b, 0, 0
-	var err error
-	for {
-		if err = c.rc.Write(c.writeFn); err == nil || !c.wd.retry(err) {
-			break
-		}
-	}
-	if c.wwaited {
-		c.wwaited = false
-		c.wd.done()
-	}
+	err := c.rc.Write(c.writeFn)
 	n, errno := c.wn, c.werr
 	c.wbufs[0], c.wbufs[1] = nil, nil
 	c.wmu.Unlock()
@@ -220,16 +142,12 @@ func (c *Conn) rawWrite(fd uintptr) bool {
 		n, errno := rawWritev(fd, c.wbufs[0], c.wbufs[1])
 		switch errno {
 		case 0:
-			if n == 0 { // took nothing: wait until it can
-				c.wwaited = true
-				c.wd.beforeWait()
-				return false
+			if n == 0 {
+				return false // took nothing: wait until it can
 			}
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			c.wwaited = true
-			c.wd.beforeWait()
 			return false
 		default:
 			c.werr = errno
@@ -257,26 +175,3 @@ func (c *Conn) opError(op string, err error) error {
 	}
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
-
-// timeout is the error of an operation whose deadline has passed, as
-// syscall.RawConn returns it.
-func (c *Conn) timeout(op string) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.ErrDeadlineExceeded}
-}
-
-// ReadFrom copies r to the connection with Write, so that the write
-// deadline applies; the *net.TCPConn's would wait with the socket's.
-func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(writerOnly{c}, r)
-}
-
-// WriteTo copies the connection to w with Read, so that the read deadline
-// applies; the *net.TCPConn's would wait with the socket's.
-func (c *Conn) WriteTo(w io.Writer) (int64, error) {
-	return io.Copy(w, readerOnly{c})
-}
-
-// writerOnly and readerOnly hide Conn's ReadFrom and WriteTo from io.Copy.
-type writerOnly struct{ io.Writer }
-
-type readerOnly struct{ io.Reader }

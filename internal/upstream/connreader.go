@@ -27,14 +27,11 @@ var connBufPool = sync.Pool{New: func() any { b := make([]byte, connBufSize); re
 // a stream waiting minutes for a reasoning model's next event, and an idle
 // pooled connection, hold no read buffer at all.
 type connReader struct {
-	nc net.Conn
-	// readRawFn makes a raw read and waits for readability as
-	// syscall.RawConn's Read does (a *sockio.Conn's ReadRaw, which keeps its
-	// read deadline); nil when the conn cannot wait without a buffer.
-	readRawFn func(func(fd uintptr) bool) error
-	buf       *[]byte // nil while nothing is buffered
-	r, w      int     // unread bytes are (*buf)[r:w]
-	err       error   // the last read's error, returned once the buffer is drained
+	nc   net.Conn
+	rc   syscall.RawConn // nil: the conn cannot wait for readability without a buffer
+	buf  *[]byte         // nil while nothing is buffered
+	r, w int             // unread bytes are (*buf)[r:w]
+	err  error           // the last read's error, returned once the buffer is drained
 
 	// readRaw is b.rawRead, bound once so that a read allocates nothing;
 	// rawN, rawErr and rawBuf are what its last call read.
@@ -46,18 +43,11 @@ type connReader struct {
 
 func newConnReader(nc net.Conn) *connReader {
 	b := &connReader{nc: nc}
-	if !sockio.CanRawRead {
-		return b
-	}
-	if sc, ok := nc.(*sockio.Conn); ok {
-		b.readRawFn = sc.ReadRaw
-	} else if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && sockio.CanRawRead {
 		if rc, err := sc.SyscallConn(); err == nil {
-			b.readRawFn = rc.Read
+			b.rc = rc
+			b.readRaw = b.rawRead
 		}
-	}
-	if b.readRawFn != nil {
-		b.readRaw = b.rawRead
 	}
 	return b
 }
@@ -117,13 +107,13 @@ func (b *connReader) readMore() {
 
 // fillEmpty reads into a pooled buffer taken only when bytes have arrived.
 func (b *connReader) fillEmpty() {
-	if b.readRawFn == nil {
+	if b.rc == nil {
 		b.buf = connBufPool.Get().(*[]byte)
 		b.readMore()
 		return
 	}
 	b.rawN, b.rawErr, b.rawBuf = 0, nil, nil
-	err := b.readRawFn(b.readRaw)
+	err := b.rc.Read(b.readRaw)
 	n, rerr, got := b.rawN, b.rawErr, b.rawBuf
 	b.rawBuf = nil
 	switch {

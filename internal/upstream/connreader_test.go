@@ -129,7 +129,7 @@ func TestConnReaderHoldsNoBufferWhileWaiting(t *testing.T) {
 	t.Parallel()
 	client, server := tcpPair(t)
 	b := newConnReader(client)
-	if b.readRawFn == nil {
+	if b.rc == nil {
 		t.Fatal("a TCP connection should be read through its raw conn")
 	}
 	if _, err := server.Write([]byte("hello\nworld\n")); err != nil {
