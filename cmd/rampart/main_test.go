@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,33 +87,65 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// demo is a `rampart demo` started by a test.
+type demo struct {
+	addr, admin, key string
+	cancel           context.CancelFunc
+	done             chan error
+}
+
+// startDemo runs `rampart demo` on free loopback ports and waits for its
+// API key line.
+func startDemo(t *testing.T) *demo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &demo{cancel: cancel, done: make(chan error, 1)}
+	out := &lineWriter{lines: make(chan string, 16)}
+	go func() {
+		d.done <- runDemo(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data", t.TempDir()}, out, io.Discard)
+	}()
+	deadline := time.After(10 * time.Second)
+	for d.key == "" {
+		select {
+		case l := <-out.lines:
+			if k, ok := strings.CutPrefix(l, "API key: "); ok {
+				d.key = k
+			}
+			if m := regexp.MustCompile(`gateway on http://(\S+) \(admin http://([^)]+)\)`).FindStringSubmatch(l); m != nil {
+				d.addr, d.admin = m[1], m[2]
+			}
+		case err := <-d.done:
+			cancel()
+			t.Fatalf("demo ended early: %v", err)
+		case <-deadline:
+			cancel()
+			t.Fatal("no API key line within 10s")
+		}
+	}
+	return d
+}
+
+// stop stops the demo and checks that it ended cleanly.
+func (d *demo) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("demo returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo did not stop within 10s")
+	}
+}
+
 // TestDemoVerb runs `rampart demo` as a newcomer would and talks to it
 // with the official SDK using the printed key.
 func TestDemoVerb(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lineWriter{lines: make(chan string, 16)}
-	done := make(chan error, 1)
-	go func() {
-		done <- runDemo(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data", t.TempDir()}, out, io.Discard)
-	}()
-	var key, addr, admin string
-	deadline := time.After(10 * time.Second)
-	for key == "" {
-		select {
-		case l := <-out.lines:
-			if k, ok := strings.CutPrefix(l, "API key: "); ok {
-				key = k
-			}
-			if m := regexp.MustCompile(`gateway on http://(\S+) \(admin http://([^)]+)\)`).FindStringSubmatch(l); m != nil {
-				addr, admin = m[1], m[2]
-			}
-		case err := <-done:
-			t.Fatalf("demo ended early: %v", err)
-		case <-deadline:
-			t.Fatal("no API key line within 10s")
-		}
-	}
+	ctx := t.Context()
+	d := startDemo(t)
+	addr, admin, key := d.addr, d.admin, d.key
 	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
 	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
 		Model:    "deepseek-reasoner",
@@ -149,14 +182,50 @@ func TestDemoVerb(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("chat after revive: %v", err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("demo returned %v", err)
+	d.stop(t)
+}
+
+// nodeEnv, when set, makes the Node.js example's test fail rather than skip
+// when node or the example's packages (npm ci in examples/node) are
+// missing; CI sets it.
+const nodeEnv = "RAMPART_TEST_NODE"
+
+// TestNodeClientExample runs examples/node/chat.mjs as written, with the
+// official openai npm package, against `rampart demo`.
+func TestNodeClientExample(t *testing.T) {
+	t.Parallel()
+	dir, _ := filepath.Abs(filepath.Join(origWD(t), "../../examples/node"))
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "node_modules", "openai", "package.json"))
+	}
+	if err != nil {
+		if os.Getenv(nodeEnv) != "" {
+			t.Fatalf("%s is set but the example cannot run: %v", nodeEnv, err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("demo did not stop within 10s")
+		t.Skipf("needs node and `npm ci` in examples/node (%v); set %s to require it", err, nodeEnv)
+	}
+	d := startDemo(t)
+	defer d.stop(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "chat.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "RAMPART_BASE_URL=http://"+d.addr+"/v1", "RAMPART_API_KEY="+d.key)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node chat.mjs: %v\n%s", err, out)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^request id: req_\S+$`),
+		regexp.MustCompile(`(?m)^reasoning: [1-9][0-9]* characters$`),
+		regexp.MustCompile(`(?m)^answer: \S`),
+		regexp.MustCompile(`(?m)^usage: [1-9][0-9]* prompt, [1-9][0-9]* completion tokens$`),
+		regexp.MustCompile(`(?m)^refused: 400 content_blocked: \S`),
+	} {
+		if !want.Match(out) {
+			t.Errorf("output has no line matching %s:\n%s", want, out)
+		}
 	}
 }
 
