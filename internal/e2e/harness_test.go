@@ -74,6 +74,8 @@ type startOpts struct {
 	// ConfigFile writes the configuration to a file and starts the gateway
 	// with it as Options.ConfigPath, so that Reload reads that file.
 	ConfigFile bool
+	// Admin holds more admin listener fields, as Listen does.
+	Admin string
 }
 
 // start builds a configuration from the specs and runs a gateway on it.
@@ -91,7 +93,11 @@ func startWith(t *testing.T, o startOpts, ups []upstreamSpec, routes []routeSpec
 	if o.Listen != "" {
 		listen += ", " + o.Listen
 	}
-	fmt.Fprintf(&y, "listen: {%s}\nadmin: {addr: 127.0.0.1:0}\ndata_dir: %s\n", listen, t.TempDir())
+	admin := "addr: 127.0.0.1:0"
+	if o.Admin != "" {
+		admin += ", " + o.Admin
+	}
+	fmt.Fprintf(&y, "listen: {%s}\nadmin: {%s}\ndata_dir: %s\n", listen, admin, t.TempDir())
 	fmt.Fprintf(&y, "auth: {api_keys: false, static_keys: [{name: test, team: qa, key: %s}]}\n", testKey)
 	y.WriteString("upstreams:\n")
 	for _, u := range ups {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,7 +53,16 @@ func (g *Gateway) adminHandler() http.Handler {
 		api.Handle("/admin/v1/keys", kh)
 		api.Handle("/admin/v1/keys/", kh)
 	}
-	mux.Handle("/admin/", g.requireAdmin(api))
+	// A web page that the operator's browser shows cannot change anything
+	// here: a kill, a revival, a reload or a new key sent from another
+	// origin is refused (the browser says where a request comes from in
+	// Sec-Fetch-Site or Origin; command-line clients send neither).
+	xorigin := http.NewCrossOriginProtection()
+	xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		apierr.Write(w, apierr.New(http.StatusForbidden, apierr.TypePermission, "cross_origin_request",
+			"The admin API refuses changes sent by a web page of another origin. Call it from a command line or a server."))
+	}))
+	mux.Handle("/admin/", xorigin.Handler(g.requireAdmin(api)))
 	// Profiles are for operators diagnosing the gateway; they sit behind
 	// the same protection as the admin API.
 	prof := http.NewServeMux()
@@ -59,7 +70,41 @@ func (g *Gateway) adminHandler() http.Handler {
 	prof.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	prof.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/debug/pprof/", g.requireAdmin(prof))
-	return mux
+	return g.checkAdminHost(mux)
+}
+
+// checkAdminHost guards an admin listener without a token against DNS
+// rebinding: a web page on a name the attacker controls, re-pointed at
+// 127.0.0.1, would otherwise be same-origin with the admin listener and
+// could read the audit trail or create a key. Without a token the listener
+// is on loopback (config validation enforces it), and it answers only
+// requests addressed to an IP address or to localhost, which no rebinding
+// can forge. With a token, the token protects the API, and the admin
+// listener answers any name it is reached by (a Kubernetes Service, say).
+func (g *Gateway) checkAdminHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.Config().Admin.Token == "" && !localHost(r.Host) {
+			apierr.Write(w, apierr.New(http.StatusForbidden, apierr.TypePermission, "host_not_allowed",
+				"Without admin.token the admin listener answers only requests addressed to an IP address or localhost (a protection against DNS rebinding). Use http://127.0.0.1 or http://localhost, or set admin.token."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localHost reports whether a Host header names an IP address, localhost
+// or a name under .localhost, with or without a port.
+func localHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil
 }
 
 // requireAdmin checks the admin token when one is configured. Without a
