@@ -20,8 +20,9 @@ type AuditStore interface {
 	// Insert writes rs in one transaction. A record whose request ID is
 	// already stored is skipped, so that replaying a spool is idempotent.
 	Insert(ctx context.Context, rs []*AuditRecord) error
-	// Query returns the records matching f, oldest first, and the cursor of
-	// the next page ("" on the last page).
+	// Query returns the records matching f, oldest first (newest first
+	// with f.Newest), and the cursor of the next page ("" on the last
+	// page).
 	Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error)
 	// Purge deletes up to limit records older than before and returns how
 	// many it deleted.
@@ -83,6 +84,10 @@ type AuditFilter struct {
 	Cursor      string // from a previous Query
 	// WithContent also returns the captured content of the records.
 	WithContent bool
+	// Newest returns the newest records first; its cursors continue to
+	// older records and are refused by the oldest-first order, and the
+	// other way round.
+	Newest bool
 }
 
 // Default and maximum page sizes of Query.
@@ -163,13 +168,13 @@ func (s *sqlAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, st
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	q += ` ORDER BY ts, request_id LIMIT ?`
+	q += auditOrder(f) + ` LIMIT ?`
 	rows, err := s.db.QueryContext(ctx, q, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit: %w", err)
 	}
 	defer rows.Close()
-	out, next, err := auditPage(rows, scanAudit, limit)
+	out, next, err := auditPage(rows, scanAudit, limit, f.Newest)
 	if err != nil {
 		return nil, "", err
 	}
@@ -219,29 +224,63 @@ func auditWhere(f AuditFilter) ([]string, []any, error) {
 			`%"stage":`+e+`%`, `%"rule":`+e+`%`)
 	}
 	if f.Cursor != "" {
-		ts, id, err := decodeCursor(f.Cursor)
+		ts, id, err := decodeCursor(f.Cursor, f.Newest)
 		if err != nil {
 			return nil, nil, err
 		}
-		add(`(ts > ? OR (ts = ? AND request_id > ?))`, ts, ts, id)
+		if f.Newest {
+			add(`(ts < ? OR (ts = ? AND request_id < ?))`, ts, ts, id)
+		} else {
+			add(`(ts > ? OR (ts = ? AND request_id > ?))`, ts, ts, id)
+		}
 	}
 	return where, args, nil
+}
+
+// auditOrder is the ORDER BY clause of f's order, the keyset of its
+// cursors.
+func auditOrder(f AuditFilter) string {
+	if f.Newest {
+		return ` ORDER BY ts DESC, request_id DESC`
+	}
+	return ` ORDER BY ts, request_id`
 }
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func encodeCursor(ts int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ts, 10) + ":" + id))
+// newestCursor starts the text of a cursor of the newest-first order. A
+// cursor of the oldest-first order has no prefix, as before that order
+// existed, so it starts with its time: neither order's cursor parses as
+// the other's.
+const newestCursor = "newest:"
+
+// encodeCursor returns the cursor of the page after the record at ts with
+// request ID id, in the order newest says.
+func encodeCursor(ts int64, id string, newest bool) string {
+	c := strconv.FormatInt(ts, 10) + ":" + id
+	if newest {
+		c = newestCursor + c
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c))
 }
 
-func decodeCursor(c string) (int64, string, error) {
+// decodeCursor reads a cursor that encodeCursor issued for the same order;
+// any other is ErrBadCursor.
+func decodeCursor(c string, newest bool) (int64, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", ErrBadCursor
 	}
-	tsS, id, ok := strings.Cut(string(b), ":")
+	s := string(b)
+	if newest {
+		var ok bool
+		if s, ok = strings.CutPrefix(s, newestCursor); !ok {
+			return 0, "", ErrBadCursor
+		}
+	}
+	tsS, id, ok := strings.Cut(s, ":")
 	if !ok || id == "" {
 		return 0, "", ErrBadCursor
 	}
@@ -253,8 +292,9 @@ func decodeCursor(c string) (int64, string, error) {
 }
 
 // auditPage reads up to limit records of a query that asked for limit+1,
-// and the cursor of the next page when there is one.
-func auditPage(rows rowIter, scan func(rowIter) (*AuditRecord, error), limit int) ([]*AuditRecord, string, error) {
+// and the cursor of the next page, in the order newest says, when there
+// is one.
+func auditPage(rows rowIter, scan func(rowIter) (*AuditRecord, error), limit int, newest bool) ([]*AuditRecord, string, error) {
 	var out []*AuditRecord
 	for rows.Next() {
 		r, err := scan(rows)
@@ -270,7 +310,7 @@ func auditPage(rows rowIter, scan func(rowIter) (*AuditRecord, error), limit int
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.Time.UnixNano(), last.RequestID)
+		next = encodeCursor(last.Time.UnixNano(), last.RequestID, newest)
 	}
 	return out, next, nil
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/rampart-gw/rampart/internal/record"
 )
 
-// pgAudit implements AuditStore on PostgreSQL. Its filters are SQLite's
-// (auditWhere), renumbered for PostgreSQL's $N placeholders.
+// pgAudit implements AuditStore on PostgreSQL. Its filters and order are
+// SQLite's (auditWhere, auditOrder), renumbered for PostgreSQL's $N
+// placeholders.
 type pgAudit struct{ pool *pgxpool.Pool }
 
 // Insert writes rs and their content in one transaction and one round
@@ -59,7 +60,8 @@ VALUES ($1,$2,$3,$4,$5) ON CONFLICT (request_id) DO NOTHING`,
 	return nil
 }
 
-// Query returns one page of matching records, oldest first.
+// Query returns one page of matching records, oldest first (newest first
+// with f.Newest).
 func (s *pgAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error) {
 	where, args, err := auditWhere(f)
 	if err != nil {
@@ -74,13 +76,13 @@ func (s *pgAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, str
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	q += ` ORDER BY ts, request_id LIMIT ?`
+	q += auditOrder(f) + ` LIMIT ?`
 	rows, err := s.pool.Query(ctx, pgPlaceholders(q), append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit: %w", err)
 	}
 	defer rows.Close()
-	out, next, err := auditPage(rows, pgScanAudit, limit)
+	out, next, err := auditPage(rows, pgScanAudit, limit, f.Newest)
 	if err != nil {
 		return nil, "", err
 	}
