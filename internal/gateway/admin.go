@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/keys"
+	"github.com/rampart-gw/rampart/internal/ui"
 )
 
 // adminHandler serves health, metrics and the admin API. It listens on its
@@ -32,6 +33,11 @@ func (g *Gateway) adminHandler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
+	// The dashboard's files hold no data; the page reads the admin API
+	// with the operator's token.
+	dash := ui.Handler()
+	mux.Handle("GET /ui/", dash)
+	mux.Handle("GET /ui", dash)
 	api := http.NewServeMux()
 	api.HandleFunc("GET /admin/v1/config", g.serveConfig)
 	api.HandleFunc("GET /admin/v1/upstreams", g.serveUpstreams)
