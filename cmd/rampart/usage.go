@@ -72,10 +72,10 @@ func runUsage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
-			Error any `json:"error"`
+			Error struct{ Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("admin API answered %d: %v", resp.StatusCode, e.Error)
+		return fmt.Errorf("admin API answered %d: %s", resp.StatusCode, e.Error.Message)
 	}
 	if *asJSON {
 		_, err := stdout.Write(body)

@@ -44,7 +44,7 @@ func TestUsageVerb(t *testing.T) {
 func TestUsageVerbError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"error":"granularity: want hour, day, month or total"}`)
+		_, _ = io.WriteString(w, `{"error":{"message":"Invalid usage query: granularity: want hour, day, month or total","type":"invalid_request_error","param":null,"code":"invalid_query"}}`)
 	}))
 	defer srv.Close()
 	err := runUsage(context.Background(), []string{"--admin", srv.URL, "--granularity", "week"}, io.Discard, io.Discard)

@@ -234,8 +234,8 @@ func TestUsagePersisted(t *testing.T) {
 	if want := (float64(prompt)*2 + float64(completion)*3) / 1e6; r.Cost < want*0.999 || r.Cost > want*1.001+1e-9 {
 		t.Errorf("cost %v, want %v", r.Cost, want)
 	}
-	if resp, err := http.Get(e.admin + "/admin/v1/usage?granularity=week"); err != nil || resp.StatusCode != 400 {
-		t.Errorf("bad granularity: %v %v", resp, err)
+	if st, code := e.adminDo("GET", "/admin/v1/usage?granularity=week", "", ""); st != 400 || code != "invalid_query" {
+		t.Errorf("bad granularity: %d %q, want an OpenAI-style 400 invalid_query", st, code)
 	}
 }
 

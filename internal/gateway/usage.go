@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/apierr"
 	"github.com/rampart-gw/rampart/internal/config"
 	"github.com/rampart-gw/rampart/internal/limits"
 	"github.com/rampart-gw/rampart/internal/proxy"
@@ -53,22 +54,22 @@ func (g *Gateway) addUsage(cfg *config.Config, snap *proxy.Snapshot) {
 // separated: key, team, model). Counts are as of the last flush.
 func (g *Gateway) serveUsage(w http.ResponseWriter, r *http.Request) {
 	if g.store == nil || g.usage == nil {
-		writeJSONError(w, http.StatusNotFound, "usage is not recorded: the gateway has no store")
+		apierr.Write(w, apierr.New(http.StatusNotFound, apierr.TypeInvalidRequest, "no_store", "Usage is not recorded: the gateway has no store."))
 		return
 	}
 	q, err := usageQuery(r, time.Now())
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		apierr.Write(w, apierr.BadRequest("invalid_query", "Invalid usage query: "+err.Error()))
 		return
 	}
 	rows, err := g.store.Usage().Query(r.Context(), q)
 	switch {
 	case errors.Is(err, store.ErrTooManyRows):
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		apierr.Write(w, apierr.BadRequest("too_many_rows", "Invalid usage query: "+err.Error()))
 		return
 	case err != nil:
 		g.log.Error("usage query failed", "err", err)
-		writeJSONError(w, http.StatusInternalServerError, "usage query failed")
+		apierr.Write(w, apierr.New(http.StatusInternalServerError, apierr.TypeServer, "usage_query_failed", "The usage query failed; the gateway's log has the reason."))
 		return
 	}
 	type row struct {
@@ -132,10 +133,4 @@ func usageQuery(r *http.Request, now time.Time) (store.UsageQuery, error) {
 		}
 	}
 	return q, nil
-}
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
