@@ -83,7 +83,7 @@ func (s auditStage) Check(context.Context, *proxy.Call) error {
 }
 
 // serveAudit answers GET /admin/v1/audit with the records matching the
-// query's filters.
+// query's filters, oldest first or, with order=newest, newest first.
 func (g *Gateway) serveAudit(w http.ResponseWriter, r *http.Request) {
 	if g.store == nil || g.audit == nil {
 		http.Error(w, `{"error":"the audit trail is off"}`, http.StatusNotFound)
@@ -145,5 +145,14 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	parseTime("to", &f.To)
 	parseInt("status", &f.Status)
 	parseInt("limit", &f.Limit)
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		f.Newest = true
+	default:
+		if err == nil {
+			err = errors.New("order: want oldest or newest")
+		}
+	}
 	return f, err
 }
