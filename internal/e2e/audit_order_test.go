@@ -35,7 +35,7 @@ func auditPageIDs(e *env, query string, limit int) []string {
 }
 
 // auditError asks the admin API for query and returns the status and the
-// error message of its answer.
+// code and message of its OpenAI-style error answer, as "code: message".
 func auditError(t *testing.T, e *env, query string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(e.admin + "/admin/v1/audit?" + query)
@@ -45,12 +45,15 @@ func auditError(t *testing.T, e *env, query string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	var out struct {
-		Error string `json:"error"`
+		Error struct {
+			Message string `json:"message"`
+			Code    string `json:"code"`
+		} `json:"error"`
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s: answer %q is not a JSON error: %v", query, b, err)
+	if err := json.Unmarshal(b, &out); err != nil || out.Error.Code == "" {
+		t.Fatalf("%s: answer %q is not an OpenAI-style error: %v", query, b, err)
 	}
-	return resp.StatusCode, out.Error
+	return resp.StatusCode, out.Error.Code + ": " + out.Error.Message
 }
 
 // TestAuditOrderNewest pages through the audit trail newest first and
@@ -111,8 +114,8 @@ func TestAuditOrderNewest(t *testing.T) {
 		"cursor=" + url.QueryEscape(newNext),
 		"order=newest&cursor=" + url.QueryEscape(oldNext),
 	} {
-		if status, msg := auditError(t, e, q); status != 400 || msg != "bad cursor" {
-			t.Errorf("%s: %d %q, want 400 bad cursor", q, status, msg)
+		if status, msg := auditError(t, e, q); status != 400 || !strings.HasPrefix(msg, "invalid_cursor: ") {
+			t.Errorf("%s: %d %q, want 400 invalid_cursor", q, status, msg)
 		}
 	}
 }

@@ -86,24 +86,25 @@ func (s auditStage) Check(context.Context, *proxy.Call) error {
 // query's filters, oldest first or, with order=newest, newest first.
 func (g *Gateway) serveAudit(w http.ResponseWriter, r *http.Request) {
 	if g.store == nil || g.audit == nil {
-		http.Error(w, `{"error":"the audit trail is off"}`, http.StatusNotFound)
+		apierr.Write(w, apierr.New(http.StatusNotFound, apierr.TypeInvalidRequest, "audit_off",
+			"The audit trail is off (audit.enabled: false), so there are no records to search."))
 		return
 	}
 	f, err := auditFilter(r)
 	if err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		apierr.Write(w, apierr.BadRequest("invalid_query", "Invalid audit query: "+err.Error()))
 		return
 	}
 	recs, next, err := g.store.Audit().Query(r.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
-		http.Error(w, `{"error":"bad cursor"}`, http.StatusBadRequest)
+		apierr.Write(w, apierr.BadParam("cursor", "invalid_cursor",
+			"The cursor is not one this search issued for this order (order=newest and order=oldest have their own cursors); start again without a cursor."))
 		return
 	}
 	if err != nil {
 		g.log.Error("audit query failed", "err", err)
-		http.Error(w, `{"error":"audit query failed"}`, http.StatusInternalServerError)
+		apierr.Write(w, apierr.New(http.StatusInternalServerError, apierr.TypeServer, "audit_query_failed",
+			"The audit query failed; the gateway's log has the reason."))
 		return
 	}
 	if recs == nil {
