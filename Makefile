@@ -1,5 +1,7 @@
 # Targets a newcomer can guess. The test command README gives is `make test`'s recipe.
 GO ?= go
+# The patched Go release the gateway is built with (README, "Go version").
+export GOTOOLCHAIN ?= go1.27.3
 PKGS := ./...
 FUZZTIME ?= 30s
 
