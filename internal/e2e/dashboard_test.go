@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/rampart-gw/rampart/internal/sim"
@@ -33,32 +32,19 @@ func TestDashboardCallsExist(t *testing.T) {
 	}
 	for _, c := range calls {
 		path := c[1]
-		resp, err := http.Get(e.admin + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == 404:
+		switch st, code := e.adminDo("GET", path, "", ""); {
+		case st == 404:
 			t.Errorf("GET %s: 404: the dashboard calls a path the admin API does not have", path)
-		case resp.StatusCode != 200 && resp.StatusCode != 405:
-			t.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		case st != 200 && st != 405:
+			t.Errorf("GET %s: %d %s", path, st, code)
 		}
 	}
 	// The kill and revive the page sends, from its own origin.
 	for _, verb := range []string{"kill", "revive"} {
-		req, _ := http.NewRequest(http.MethodPost, e.admin+"/admin/v1/"+verb,
-			strings.NewReader(`{"target":"r","reason":"drill","actor":"dashboard"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("POST /admin/v1/%s from the dashboard: %d", verb, resp.StatusCode)
+		st, code := e.adminDo("POST", "/admin/v1/"+verb, "", `{"target":"r","reason":"drill","actor":"dashboard"}`,
+			"Content-Type", "application/json", "Sec-Fetch-Site", "same-origin")
+		if st != 200 {
+			t.Errorf("POST /admin/v1/%s from the dashboard: %d %s", verb, st, code)
 		}
 	}
 }
