@@ -133,7 +133,11 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 			}
 			length, haveLength = n, true
 		case asciiEqualFold(name, "Transfer-Encoding"):
-			if !asciiEqualFold(value, "chunked") || chunked {
+			// HTTP/1.0 has no transfer codings: RFC 9112 section 6.1 has
+			// such an answer's framing treated as faulty (net/http would
+			// read its body to the end of the connection instead), so the
+			// answer is refused rather than guessed at.
+			if !http11 || !asciiEqualFold(value, "chunked") || chunked {
 				return a, false, fmt.Errorf("%w: Transfer-Encoding %q", errMalformedAnswer, clipBytes(value, 32))
 			}
 			chunked = true

@@ -41,6 +41,8 @@ func TestReadAnswer(t *testing.T) {
 		{"no colon", "HTTP/1.1 200 OK\r\nAbc\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"two lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 0, "", "", false, errMalformedAnswer},
 		{"negative length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, "", "", false, errMalformedAnswer},
+		{"http/1.0 chunked", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, "", "", false, errMalformedAnswer},
+		{"http/1.0 chunked and length", "HTTP/1.0 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"gzip coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 200, "", "", true, errAny},
 		{"truncated head", "HTTP/1.1 200 OK\r\nContent-Le", 0, "", "", false, io.ErrUnexpectedEOF},
