@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // An HTTP/1.1 answer's head is parsed here rather than by
@@ -120,6 +122,12 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 		if i <= 0 {
 			return a, false, fmt.Errorf("%w: header line without a colon", errMalformedAnswer)
 		}
+		if !validFieldName(l[:i]) {
+			// Whitespace before the colon (RFC 9112 section 5.1) or any
+			// other byte outside a token: the field would be misread by
+			// one reader or another, so the answer is refused.
+			return a, false, fmt.Errorf("%w: header name %q", errMalformedAnswer, clipBytes(l[:i], 32))
+		}
 		name, value := l[:i], bytes.TrimSpace(l[i+1:])
 		switch {
 		case asciiEqualFold(name, "Content-Type"):
@@ -179,6 +187,16 @@ func readHead(br connBuf, budget *int) (a answer, interim bool, err error) {
 		resp.Body = closeBody{r: br}
 	}
 	return a, false, nil
+}
+
+// validFieldName reports whether name is an RFC 9110 token.
+func validFieldName(name []byte) bool {
+	for _, c := range name {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // sharedHeaders are the headers of the usual answers, JSON or an event

@@ -39,6 +39,9 @@ func TestReadAnswer(t *testing.T) {
 		{"bad code", "HTTP/1.1 2x0 OK\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"folded header", "HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"no colon", "HTTP/1.1 200 OK\r\nAbc\r\n\r\n", 0, "", "", false, errMalformedAnswer},
+		{"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx", 0, "", "", false, errMalformedAnswer},
+		{"bad byte in name", "HTTP/1.1 200 OK\r\nX-A\x01: 1\r\nContent-Length: 1\r\n\r\nx", 0, "", "", false, errMalformedAnswer},
+		{"token punctuation in name", "HTTP/1.1 200 OK\r\nX-A!#$%&'*+.^_`|~: 1\r\nContent-Length: 1\r\n\r\nx", 200, "", "x", true, nil},
 		{"two lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 0, "", "", false, errMalformedAnswer},
 		{"negative length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, "", "", false, errMalformedAnswer},
 		{"http/1.0 chunked", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, "", "", false, errMalformedAnswer},
@@ -156,4 +159,24 @@ func FuzzReadAnswer(f *testing.F) {
 			t.Fatalf("body %q, net/http %q", body, refBody)
 		}
 	})
+}
+
+// BenchmarkReadAnswer parses a typical non-streaming answer's head and body.
+func BenchmarkReadAnswer(b *testing.B) {
+	in := "HTTP/1.1 200 OK\r\nDate: Sun, 06 Dec 2026 18:00:00 GMT\r\nServer: uvicorn\r\n" +
+		"Content-Type: application/json\r\nContent-Length: 2\r\nX-Request-Id: 0123456789abcdef\r\n\r\n{}"
+	r := strings.NewReader(in)
+	br := bufio.NewReaderSize(r, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(in)
+		br.Reset(r)
+		a, err := readAnswer(br, 8<<10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, a.resp.Body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
