@@ -16,7 +16,7 @@ import (
 
 // runAudit reads the audit trail from the store:
 // `rampart audit [-c FILE | --data DIR | --db FILE] [--request-id ID] [--since DUR]
-// [--principal P] [--model M] [--status N] [--limit N] [--jsonl]`.
+// [--principal P] [--model M] [--status N] [--limit N] [--newest] [--jsonl]`.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("audit", stderr)
 	data := fs.String("data", "rampart-data", "data folder; the store is DIR/rampart.db")
@@ -29,6 +29,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.Model, "model", "", "only this model, requested or served")
 	fs.IntVar(&f.Status, "status", 0, "only this HTTP status")
 	fs.IntVar(&f.Limit, "limit", 100, "at most N records (up to 1000)")
+	fs.BoolVar(&f.Newest, "newest", false, "newest records first (the default is oldest first)")
 	jsonl := fs.Bool("jsonl", false, "print JSON lines instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,9 +60,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	recs, _, err := st.Audit().Query(ctx, f)
+	recs, next, err := st.Audit().Query(ctx, f)
 	if err != nil {
 		return err
+	}
+	if next != "" {
+		// Said on stderr, so that --jsonl output stays records only.
+		order := "newest"
+		if f.Newest {
+			order = "oldest"
+		}
+		fmt.Fprintf(stderr, "audit: more records match than the %d shown; raise --limit (up to 1000) or narrow the filter (the %s ones are not shown)\n", len(recs), order)
 	}
 	if *jsonl {
 		enc := json.NewEncoder(stdout)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +33,18 @@ func TestAuditVerb(t *testing.T) {
 	tests := []struct {
 		desc    string
 		args    []string
-		want    []string
+		want    []string // in this order when inOrder
 		notWant []string
+		inOrder bool
 	}{
-		{"table", []string{"--data", dir}, []string{"REQUEST ID", "req-a", "req-b", "req-old"}, nil},
-		{"by request id", []string{"--data", dir, "--request-id", "req-b", "--jsonl"}, []string{`"request_id":"req-b"`}, []string{"req-a"}},
-		{"since", []string{"--db", filepath.Join(dir, "rampart.db"), "--since", "1h"}, []string{"req-a"}, []string{"req-old"}},
-		{"by status", []string{"--data", dir, "--status", "403"}, []string{"req-b"}, []string{"req-a"}},
-		{"by principal and model", []string{"--data", dir, "--principal", "k1", "--model", "m1"}, []string{"req-a"}, []string{"req-b"}},
+		{"table", []string{"--data", dir}, []string{"REQUEST ID", "req-a", "req-b", "req-old"}, nil, false},
+		{"by request id", []string{"--data", dir, "--request-id", "req-b", "--jsonl"}, []string{`"request_id":"req-b"`}, []string{"req-a"}, false},
+		{"since", []string{"--db", filepath.Join(dir, "rampart.db"), "--since", "1h"}, []string{"req-a"}, []string{"req-old"}, false},
+		{"by status", []string{"--data", dir, "--status", "403"}, []string{"req-b"}, []string{"req-a"}, false},
+		{"by principal and model", []string{"--data", dir, "--principal", "k1", "--model", "m1"}, []string{"req-a"}, []string{"req-b"}, false},
+		{"oldest first", []string{"--data", dir, "--limit", "1"}, []string{"req-old"}, []string{"req-a", "req-b"}, false},
+		{"newest first", []string{"--data", dir, "--limit", "1", "--newest"}, []string{"req-b"}, []string{"req-a", "req-old"}, false},
+		{"newest first, all", []string{"--data", dir, "--newest", "--jsonl"}, []string{"req-b", "req-a", "req-old"}, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -47,6 +52,21 @@ func TestAuditVerb(t *testing.T) {
 			var out, errb bytes.Buffer
 			if err := runAudit(t.Context(), tc.args, &out, &errb); err != nil {
 				t.Fatalf("%v: %s", err, errb.String())
+			}
+			if tc.inOrder {
+				rest := out.String()
+				for _, w := range tc.want {
+					i := strings.Index(rest, w)
+					if i < 0 {
+						t.Fatalf("%q missing or out of order in:\n%s", w, out.String())
+					}
+					rest = rest[i+len(w):]
+				}
+			}
+			// A page that leaves records out says so on stderr only.
+			more := strings.Contains(errb.String(), "more records match")
+			if wantMore := slices.Contains(tc.args, "--limit"); more != wantMore {
+				t.Errorf("stderr %q, want the more-records note %v", errb.String(), wantMore)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(out.String(), w) {

@@ -27,7 +27,7 @@ Usage:
   rampart sim [--listen ADDR] [--flavor deepseek|vllm|vllm-noparser|sglang|ollama] [--echo]
   rampart check -c FILE [--print]
   rampart keys create|list|revoke|rotate [-c FILE | --data DIR | --db FILE] [flags]
-  rampart audit [-c FILE | --data DIR | --db FILE] [--request-id ID] [--since DUR] [--jsonl]
+  rampart audit [-c FILE | --data DIR | --db FILE] [--request-id ID] [--since DUR] [--newest] [--jsonl]
   rampart kill TARGET [--reason TEXT] [--admin ADDR]
   rampart revive TARGET [--admin ADDR]
   rampart usage [--since DUR] [--granularity G] [--by key,team,model] [--admin ADDR]
