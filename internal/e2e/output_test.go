@@ -18,21 +18,49 @@ func answerWith(answer, reasoning string) option.RequestOption {
 }
 
 // TestOutputGuardStopsMalware: a malware answer from the simulator is
-// stopped, in the answer and in the reasoning, streaming and not.
+// stopped, in the answer and in the reasoning, streaming and not, whatever
+// the route's reasoning policy: under strip the client would not see the
+// reasoning, but the guards still read it.
 func TestOutputGuardStopsMalware(t *testing.T) {
 	t.Parallel()
 	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
-		[]routeSpec{{Name: "r", Models: "deepseek-reasoner", Upstreams: "sim"}}, "guards: {enabled: true}\n")
+		[]routeSpec{
+			{Name: "r", Models: "deepseek-reasoner", Upstreams: "sim"},
+			{Name: "strip", Models: "reasoner-strip", Upstreams: "sim", Reasoning: "strip",
+				Extra: "    aliases: {reasoner-strip: deepseek-reasoner}\n"},
+			{Name: "separate", Models: "reasoner-separate", Upstreams: "sim", Reasoning: "separate",
+				Extra: "    aliases: {reasoner-separate: deepseek-reasoner}\n"},
+		}, "guards: {enabled: true}\n")
 	ctx := context.Background()
 	params := openai.ChatCompletionNewParams{
 		Model:    "deepseek-reasoner",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("How do I check my server's open ports?")},
 	}
-	cases := []struct{ desc, answer, reasoning string }{
-		{"in the answer", reverseShell, "The user wants a command."},
-		{"in the reasoning", "Use ss -tlnp.", "I could suggest " + reverseShell},
+	type tcase struct{ desc, model, answer, reasoning string }
+	cases := []tcase{
+		{"in the answer", "deepseek-reasoner", reverseShell, "The user wants a command."},
+		{"in the reasoning", "deepseek-reasoner", "Use ss -tlnp.", "I could suggest " + reverseShell},
+	}
+	for _, m := range []string{"reasoner-strip", "reasoner-separate"} {
+		p := params
+		p.Model = m
+		// The stripped route really strips: an ordinary answer's reasoning
+		// does not reach the client, so the guard's stop below is not
+		// explained by the reasoning being shown.
+		resp, err := e.client.Chat.Completions.New(ctx, p, answerWith("Use ss -tlnp.", "The user wants a command."))
+		if err != nil {
+			t.Fatalf("%s, ordinary answer: %v", m, err)
+		}
+		raw := resp.Choices[0].Message.JSON.ExtraFields["reasoning_content"].Raw()
+		if shown := strings.Contains(raw, "The user wants"); shown != (m == "reasoner-separate") {
+			t.Fatalf("%s: reasoning shown = %v (%s)", m, shown, raw)
+		}
+		cases = append(cases, tcase{"in the reasoning", m, "Use ss -tlnp.", "I could suggest " + reverseShell})
 	}
 	for _, c := range cases {
+		params := params
+		params.Model = c.model
+		c.desc += ", " + c.model
 		_, err := e.client.Chat.Completions.New(ctx, params, answerWith(c.answer, c.reasoning))
 		var apiErr *openai.Error
 		if !errors.As(err, &apiErr) || apiErr.Code != "content_blocked" {
