@@ -225,6 +225,8 @@ func (ex *exchange) finish() {
 		switch {
 		case rec.Status == 499:
 			rec.Outcome = "client_closed"
+		case rec.Status >= 400 && rec.Blocked():
+			rec.Outcome = "blocked"
 		case rec.Status >= 400:
 			rec.Outcome = "error"
 		default:

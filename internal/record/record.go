@@ -84,7 +84,9 @@ type Record struct {
 	// ErrorCode is the OpenAI-style error code of a failed request.
 	ErrorCode string `json:"error_code,omitempty"`
 	// Outcome is how the exchange ended: ok, error, client_closed,
-	// upstream_error (stream ended by an error event) or blocked.
+	// upstream_error (stream ended by an error event) or blocked (refused
+	// or stopped by a stage's block verdict: WAF, authorization, limits,
+	// guards, DLP, the kill switch).
 	Outcome string `json:"outcome"`
 	// Events counts SSE events relayed to the client.
 	Events int `json:"events,omitempty"`
@@ -124,6 +126,18 @@ func (r *Record) Verdicts() []Verdict {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Verdict(nil), r.verdicts...)
+}
+
+// Blocked reports whether a stage's verdict is a block.
+func (r *Record) Blocked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.verdicts {
+		if r.verdicts[i].Action == "block" {
+			return true
+		}
+	}
+	return false
 }
 
 type ctxKey struct{}
