@@ -69,7 +69,7 @@ func (j *judge) line(ctx context.Context, n int, line []byte, long bool) any {
 	}
 	in.ID = validID(in.ID)
 	if in.Text == nil {
-		return errorLine{ID: in.ID, Error: `missing "text"`}
+		return errorLine{ID: in.ID, Error: `missing "text": a JSON line is {"id": ..., "text": "...", "role": "user"}`}
 	}
 	if !roles[in.Role] {
 		return errorLine{ID: in.ID, Error: fmt.Sprintf("unknown role %q", in.Role)}

@@ -21,6 +21,20 @@ import (
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rampart scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: rampart scan [-c FILE] < INPUT
+
+Runs the guards and DLP over each line of stdin and writes one JSON verdict
+line per input line, in order. A line starting with '{' is a JSON object
+  {"id": "p1", "text": "...", "role": "user"}
+(text required; id any JSON value, the line number by default; role user by
+default, or system, developer, assistant, tool, function, document); any
+other line is plain text. Output:
+  {"id": "p1", "action": "block|mask|flag|pass", "guards": [...], "findings": [...]}
+
+`)
+		fs.PrintDefaults()
+	}
 	file := fs.String("c", "", "configuration `FILE` whose dlp: and guards: sections apply (default: the demo's)")
 	if err := fs.Parse(args); err != nil {
 		return err
