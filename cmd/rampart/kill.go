@@ -22,15 +22,16 @@ func runRevive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // killVerb flips the kill switch through the admin API:
-// `rampart kill TARGET [--reason TEXT] [--admin ADDR]` and
+// `rampart kill TARGET [--reason TEXT] [--force] [--admin ADDR]` and
 // `rampart revive TARGET [--admin ADDR]`. The admin token, when the admin
 // listener needs one, comes from RAMPART_ADMIN_TOKEN.
 func killVerb(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(verb, stderr)
 	admin := fs.String("admin", "127.0.0.1:9090", "admin listener address (host:port or URL)")
-	reason := ""
+	reason, force := "", false
 	if verb == "kill" {
 		fs.StringVar(&reason, "reason", "", "why, recorded with the kill")
+		fs.BoolVar(&force, "force", false, "kill a target that names no upstream, route or model of the gateway's configuration")
 	}
 	// The target may come before or after the flags.
 	var target string
@@ -50,7 +51,11 @@ func killVerb(ctx context.Context, verb string, args []string, stdout, stderr io
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	body, _ := json.Marshal(map[string]string{"target": target, "reason": reason, "actor": actor()})
+	kr := map[string]any{"target": target, "reason": reason, "actor": actor()}
+	if force {
+		kr["force"] = true
+	}
+	body, _ := json.Marshal(kr)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/admin/v1/"+verb, bytes.NewReader(body))

@@ -59,3 +59,27 @@ func TestKillVerbAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestKillVerbForce: --force asks the gateway to kill a target its
+// configuration does not name; without it the body has no force.
+func TestKillVerbForce(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		var got map[string]any
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewDecoder(r.Body).Decode(&got)
+			_, _ = io.WriteString(w, `{"kills":[{"target":"new-model"}],"saved":true}`)
+		}))
+		args := []string{"new-model", "--admin", srv.URL}
+		if force {
+			args = append(args, "--force")
+		}
+		err := killVerb(t.Context(), "kill", args, io.Discard, io.Discard)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := got["force"]; ok != force || (force && f != true) {
+			t.Errorf("--force=%v: request body %v", force, got)
+		}
+	}
+}

@@ -220,3 +220,37 @@ func TestKillDuringFailover(t *testing.T) {
 		t.Errorf("record %+v, want one attempt, on first, ending upstream_killed", rec)
 	}
 }
+
+// TestKillUnknownTarget: a kill whose target names nothing in the serving
+// configuration (a typo during an incident) is refused with the names that
+// exist, and changes nothing; with force it is made. Upstreams, routes,
+// exact models, aliases and models a glob matches are all known.
+func TestKillUnknownTarget(t *testing.T) {
+	t.Parallel()
+	e := start(t, []upstreamSpec{{Name: "sim", Sim: &sim.Options{}}},
+		[]routeSpec{{Name: "r", Models: "deepseek-chat, r1-*", Upstreams: "sim",
+			Extra: "    aliases: {chat-alias: deepseek-chat}\n"}}, "")
+	status, body := e.adminPost("/admin/v1/kill", `{"target":"smi","actor":"alice"}`)
+	if status != 404 || !strings.Contains(body, `"code":"unknown_target"`) ||
+		!strings.Contains(body, "Upstreams: sim. Routes: r.") || !strings.Contains(body, `force`) {
+		t.Fatalf("unknown target: %d %s", status, body)
+	}
+	if status, body := e.adminGet("/admin/v1/kill"); status != 200 || strings.Contains(body, "smi") {
+		t.Fatalf("the refused kill is in force: %d %s", status, body)
+	}
+	if _, _, total := e.chat(context.Background(), "deepseek-chat", false); total == 0 {
+		t.Fatal("after a refused kill: no answer")
+	}
+	for _, target := range []string{"sim", "r", "deepseek-chat", "chat-alias", "r1-distill-7b", "*"} {
+		if status, body := e.adminPost("/admin/v1/kill", `{"target":"`+target+`","actor":"alice"}`); status != 200 {
+			t.Errorf("kill %s: %d %s", target, status, body)
+		}
+		if status, body := e.adminPost("/admin/v1/revive", `{"target":"`+target+`","actor":"alice"}`); status != 200 {
+			t.Errorf("revive %s: %d %s", target, status, body)
+		}
+	}
+	if status, body := e.adminPost("/admin/v1/kill", `{"target":"model-of-tomorrow","actor":"alice","force":true}`); status != 200 ||
+		!strings.Contains(body, "model-of-tomorrow") {
+		t.Fatalf("forced kill: %d %s", status, body)
+	}
+}

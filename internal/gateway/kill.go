@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rampart-gw/rampart/internal/alert"
@@ -58,6 +61,9 @@ type killRequest struct {
 	Target string `json:"target"`
 	Reason string `json:"reason"`
 	Actor  string `json:"actor"`
+	// Force kills a target that names nothing in the current
+	// configuration (a model or upstream about to be added).
+	Force bool `json:"force"`
 }
 
 func decodeKill(w http.ResponseWriter, r *http.Request) (killRequest, bool) {
@@ -66,7 +72,7 @@ func decodeKill(w http.ResponseWriter, r *http.Request) (killRequest, bool) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&kr); err != nil || kr.Target == "" {
 		apierr.Write(w, apierr.BadRequest("invalid_request",
-			`The body must be {"target": "...", "reason": "...", "actor": "..."} with a target: an upstream, a model, a route or "*".`))
+			`The body must be {"target": "...", "reason": "...", "actor": "...", "force": false} with a target: an upstream, a model, a route or "*".`))
 		return kr, false
 	}
 	if kr.Actor == "" {
@@ -84,6 +90,14 @@ func decodeKill(w http.ResponseWriter, r *http.Request) (killRequest, bool) {
 func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 	kr, ok := decodeKill(w, r)
 	if !ok {
+		return
+	}
+	if !kr.Force && !g.killTargetKnown(kr.Target) {
+		// A typo during an incident would otherwise be a kill that cuts
+		// nothing while the operator believes the upstream is cut off.
+		apierr.Write(w, apierr.New(http.StatusNotFound, apierr.TypeNotFound, "unknown_target",
+			fmt.Sprintf("No upstream, route or model of the current configuration is named %q, so the kill would cut nothing. %s Send \"force\": true (rampart kill --force) to kill it anyway.",
+				clipName(kr.Target), g.killTargetNames())))
 		return
 	}
 	wait := g.killWait
@@ -108,6 +122,71 @@ func (g *Gateway) serveKill(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// killTargetKnown reports whether target is "*", or names an upstream or a
+// route of the serving configuration, or a model some route serves (a
+// name, an alias or a match of a glob). It reads the snapshot only, so a
+// reload in progress never delays a kill.
+func (g *Gateway) killTargetKnown(target string) bool {
+	if target == killswitch.Global {
+		return true
+	}
+	snap := g.handler.Snapshot()
+	if snap == nil || snap.Routes == nil {
+		return false
+	}
+	if _, ok := snap.Routes.Match(target); ok {
+		return true
+	}
+	for _, rt := range snap.Routes.Routes() {
+		if rt.Name == target {
+			return true
+		}
+		for _, t := range rt.Targets {
+			if t.Client != nil && t.Client.Name == target {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// killTargetNames lists the upstreams and routes that can be killed, for
+// the refusal of an unknown target.
+func (g *Gateway) killTargetNames() string {
+	var ups, routes []string
+	if snap := g.handler.Snapshot(); snap != nil && snap.Routes != nil {
+		for _, rt := range snap.Routes.Routes() {
+			routes = append(routes, rt.Name)
+			for _, t := range rt.Targets {
+				if t.Client != nil && !slices.Contains(ups, t.Client.Name) {
+					ups = append(ups, t.Client.Name)
+				}
+			}
+		}
+	}
+	slices.Sort(ups)
+	return fmt.Sprintf("Upstreams: %s. Routes: %s.", clipList(ups), clipList(routes))
+}
+
+// clipList joins names for a message, at most 20 of them.
+func clipList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	if len(names) > 20 {
+		return strings.Join(names[:20], ", ") + fmt.Sprintf(" and %d more", len(names)-20)
+	}
+	return strings.Join(names, ", ")
+}
+
+// clipName shortens a target for a message.
+func clipName(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "..."
+	}
+	return s
 }
 
 // adminKillWait bounds how long POST /admin/v1/kill waits for the store to

@@ -89,7 +89,7 @@ func TestAdminKillWhenTheStoreWriteFails(t *testing.T) {
 	}
 
 	kills.down.Store(true)
-	status, body := post(g.serveKill, `{"target":"sim","actor":"alice"}`)
+	status, body := post(g.serveKill, `{"target":"sim","actor":"alice","force":true}`)
 	if a := answer(body); status != http.StatusAccepted || a.Saved || a.Message == "" || len(a.Kills) != 1 || a.Kills[0].Target != "sim" {
 		t.Fatalf("kill with the store down: %d %s", status, body)
 	}
@@ -104,7 +104,7 @@ func TestAdminKillWhenTheStoreWriteFails(t *testing.T) {
 	if recs, _, err := st.Kills().List(t.Context()); err != nil || len(recs) != 1 || recs[0].Target != "sim" {
 		t.Fatalf("the poll did not save the pending kill: %v %v", recs, err)
 	}
-	status, body = post(g.serveKill, `{"target":"other","actor":"alice"}`)
+	status, body = post(g.serveKill, `{"target":"other","actor":"alice","force":true}`)
 	if a := answer(body); status != 200 || !a.Saved || a.Message != "" || len(a.Kills) != 2 {
 		t.Fatalf("kill: %d %s", status, body)
 	}
@@ -135,7 +135,7 @@ func TestAdminKillWhileTheStoreHangs(t *testing.T) {
 	g := &Gateway{log: slog.New(slog.DiscardHandler), kill: ks, killWait: 100 * time.Millisecond}
 	rec := httptest.NewRecorder()
 	start := time.Now()
-	g.serveKill(rec, httptest.NewRequest(http.MethodPost, "/admin/v1/kill", strings.NewReader(`{"target":"sim","actor":"alice"}`)))
+	g.serveKill(rec, httptest.NewRequest(http.MethodPost, "/admin/v1/kill", strings.NewReader(`{"target":"sim","actor":"alice","force":true}`)))
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the answer took %v", took)
 	}
