@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -86,8 +87,10 @@ func (e *cliEnv) parse(positional int) error {
 	return nil
 }
 
-// open opens the store and a Service over it.
-func (e *cliEnv) open(ctx context.Context) (*Service, func(), error) {
+// open opens the store and a Service over it. Only create may make a new
+// SQLite store: list, revoke and rotate on a path that has none report it,
+// since a new empty store there means the path is not the gateway's.
+func (e *cliEnv) open(ctx context.Context, create bool) (*Service, func(), error) {
 	dsn, path := "", e.db
 	if e.config != "" {
 		cfg, err := config.Load(e.config)
@@ -97,6 +100,11 @@ func (e *cliEnv) open(ctx context.Context) (*Service, func(), error) {
 		dsn, path = cfg.Store.Postgres, cfg.SQLitePath()
 	} else if path == "" {
 		path = filepath.Join(e.data, "rampart.db")
+	}
+	if dsn == "" && !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("no key store at %s (%w): name the gateway's store with -c FILE, --data DIR or --db FILE", path, err)
+		}
 	}
 	st, err := store.Open(ctx, dsn, path)
 	if err != nil {
@@ -120,7 +128,7 @@ func cliCreate(ctx context.Context, e *cliEnv) error {
 		return errors.New("--name is required")
 	}
 	in.Models = splitList(models)
-	svc, done, err := e.open(ctx)
+	svc, done, err := e.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -137,7 +145,7 @@ func cliRotate(ctx context.Context, e *cliEnv) error {
 	if err := e.parse(1); err != nil {
 		return err
 	}
-	svc, done, err := e.open(ctx)
+	svc, done, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -155,7 +163,7 @@ func cliRevoke(ctx context.Context, e *cliEnv) error {
 	if err := e.parse(1); err != nil {
 		return err
 	}
-	svc, done, err := e.open(ctx)
+	svc, done, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -171,7 +179,7 @@ func cliList(ctx context.Context, e *cliEnv) error {
 	if err := e.parse(0); err != nil {
 		return err
 	}
-	svc, done, err := e.open(ctx)
+	svc, done, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,18 @@ func TestCLIErrors(t *testing.T) {
 			t.Errorf("%s: no error", c.desc)
 		}
 	}
+	// Only create makes a store: the others, on a folder without one, say
+	// so and leave no file behind.
+	empty := t.TempDir()
+	for _, verb := range [][]string{{"list"}, {"revoke", "aaaaaaaaaaaa"}, {"rotate", "aaaaaaaaaaaa"}} {
+		_, err := runCLI(t, append(verb, "--data", empty)...)
+		if err == nil || !strings.Contains(err.Error(), "no key store at") {
+			t.Errorf("%s on a folder without a store: %v", verb[0], err)
+		}
+		if _, err := os.Stat(filepath.Join(empty, "rampart.db")); err == nil {
+			t.Fatalf("%s created a store", verb[0])
+		}
+	}
 	if _, err := runCLI(t, "help"); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("help: %v, want flag.ErrHelp", err)
 	}
