@@ -124,11 +124,7 @@ ON CONFLICT (request_id) DO NOTHING`)
 	}
 	defer stmt.Close()
 	for _, r := range rs {
-		vs := r.Verdicts
-		if vs == nil {
-			vs = []record.Verdict{}
-		}
-		vj, err := json.Marshal(vs)
+		vj, err := encodeVerdicts(r.Verdicts)
 		if err != nil {
 			return fmt.Errorf("insert audit: %w", err)
 		}
@@ -139,7 +135,7 @@ ON CONFLICT (request_id) DO NOTHING`)
 		if _, err := stmt.ExecContext(ctx, r.RequestID, r.Time.UnixNano(),
 			r.Principal.Kind, r.Principal.ID, r.Principal.Name, r.Principal.Team,
 			r.ClientIP, r.Method, r.Path, r.Route, r.ModelRequested, r.ModelServed,
-			r.Upstream, r.Attempts, stream, r.Status, r.Outcome, r.ErrorCode, string(vj),
+			r.Upstream, r.Attempts, stream, r.Status, r.Outcome, r.ErrorCode, vj,
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.ReasoningTokens,
 			r.Usage.CachedTokens, r.Usage.TotalTokens, int64(r.TTFT), int64(r.Duration), int64(r.GatewayTime)); err != nil {
 			return fmt.Errorf("insert audit: %w", err)
@@ -155,6 +151,14 @@ ON CONFLICT (request_id) DO NOTHING`)
 }
 
 func (s *sqlAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error) {
+	return queryAudit(ctx, sqlConn{s.db}, f, scanAudit, s.attachContent)
+}
+
+// queryAudit is Query on either backend: scan reads one row of
+// auditColumns as c returns it, and attach fills in the content of the
+// page's records when f asks for it.
+func queryAudit(ctx context.Context, c conn, f AuditFilter, scan func(rowIter) (*AuditRecord, error),
+	attach func(context.Context, []*AuditRecord) error) ([]*AuditRecord, string, error) {
 	where, args, err := auditWhere(f)
 	if err != nil {
 		return nil, "", err
@@ -169,21 +173,34 @@ func (s *sqlAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, st
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += auditOrder(f) + ` LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, limit+1)...)
+	rows, err := c.query(ctx, c.placeholders(q), append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit: %w", err)
 	}
 	defer rows.Close()
-	out, next, err := auditPage(rows, scanAudit, limit, f.Newest)
+	out, next, err := auditPage(rows, scan, limit, f.Newest)
 	if err != nil {
 		return nil, "", err
 	}
 	if f.WithContent {
-		if err := s.attachContent(ctx, out); err != nil {
+		if err := attach(ctx, out); err != nil {
 			return nil, "", err
 		}
 	}
 	return out, next, nil
+}
+
+// encodeVerdicts stores the verdicts as a JSON array, [] when there are
+// none: auditWhere's LIKE patterns search that text.
+func encodeVerdicts(vs []record.Verdict) (string, error) {
+	if vs == nil {
+		vs = []record.Verdict{}
+	}
+	b, err := json.Marshal(vs)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // auditWhere turns f into SQL conditions and their arguments.

@@ -57,6 +57,16 @@ func (s *sqlAudit) attachContent(ctx context.Context, rs []*AuditRecord) error {
 		return fmt.Errorf("query audit content: %w", err)
 	}
 	defer rows.Close()
+	if err := scanContent(rows, byID); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// scanContent reads the rows of a query of request_id, prompt and response
+// from audit_content into the records of byID. It leaves rows.Err to the
+// caller.
+func scanContent(rows rowIter, byID map[string]*AuditRecord) error {
 	for rows.Next() {
 		var id string
 		var c AuditContent
@@ -67,7 +77,7 @@ func (s *sqlAudit) attachContent(ctx context.Context, rs []*AuditRecord) error {
 			r.Content = &c
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // PurgeContent deletes up to limit captured contents: first those older

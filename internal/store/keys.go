@@ -3,24 +3,31 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-json-experiment/json"
 )
 
-// sqlKeys implements KeyStore with portable SQL ($N placeholders, BIGINT
-// nanosecond timestamps, ON CONFLICT), so a PostgreSQL backend can reuse it.
-type sqlKeys struct {
-	db  *sql.DB
+// keyTable implements the KeyStore methods whose SQL is the same on both
+// backends: portable SQL ($N placeholders, BIGINT nanosecond timestamps,
+// ON CONFLICT) run through a conn. Each backend adds its own
+// TouchLastUsed, which batches the updates in its own way.
+type keyTable struct {
+	c   conn
 	now func() time.Time
+}
+
+// sqlKeys implements KeyStore on SQLite.
+type sqlKeys struct {
+	keyTable
+	db *sql.DB
 }
 
 const keyColumns = `id, name, team, models, hash, created_at, expires_at, revoked_at, last_used_at, updated_at`
 
 // Insert adds k. The store's clock sets UpdatedAt, so ChangedSince sees it.
-func (s *sqlKeys) Insert(ctx context.Context, k *KeyRecord) error {
+func (s *keyTable) Insert(ctx context.Context, k *KeyRecord) error {
 	models, err := encodeModels(k.Models)
 	if err != nil {
 		return err
@@ -29,16 +36,14 @@ func (s *sqlKeys) Insert(ctx context.Context, k *KeyRecord) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = now
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
+	n, err := s.c.exec(ctx, `INSERT INTO api_keys (`+keyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Name, k.Team, models, k.Hash, k.CreatedAt.UnixNano(),
 		nanos(k.ExpiresAt), nanos(k.RevokedAt), nanos(k.LastUsedAt), now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("insert key %s: %w", k.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("insert key %s: %w", k.ID, err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("insert key %s: %w", k.ID, ErrExists)
 	}
 	k.UpdatedAt = time.Unix(0, now.UnixNano())
@@ -46,10 +51,9 @@ func (s *sqlKeys) Insert(ctx context.Context, k *KeyRecord) error {
 }
 
 // Get returns one key.
-func (s *sqlKeys) Get(ctx context.Context, id string) (*KeyRecord, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id)
-	k, err := scanKey(row)
-	if errors.Is(err, sql.ErrNoRows) {
+func (s *keyTable) Get(ctx context.Context, id string) (*KeyRecord, error) {
+	k, err := scanKey(s.c.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	if s.c.noRows(err) {
 		return nil, fmt.Errorf("get key %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -59,13 +63,13 @@ func (s *sqlKeys) Get(ctx context.Context, id string) (*KeyRecord, error) {
 }
 
 // List returns every key, oldest first.
-func (s *sqlKeys) List(ctx context.Context) ([]*KeyRecord, error) {
+func (s *keyTable) List(ctx context.Context) ([]*KeyRecord, error) {
 	return s.query(ctx, "list keys",
 		`SELECT `+keyColumns+` FROM api_keys ORDER BY created_at, id`)
 }
 
 // ChangedSince returns keys whose updated_at is at or after since.
-func (s *sqlKeys) ChangedSince(ctx context.Context, since time.Time) ([]*KeyRecord, error) {
+func (s *keyTable) ChangedSince(ctx context.Context, since time.Time) ([]*KeyRecord, error) {
 	return s.query(ctx, "keys changed since",
 		`SELECT `+keyColumns+` FROM api_keys WHERE updated_at >= $1 ORDER BY updated_at, id`,
 		since.UnixNano())
@@ -73,14 +77,10 @@ func (s *sqlKeys) ChangedSince(ctx context.Context, since time.Time) ([]*KeyReco
 
 // Revoke sets revoked_at once; a second revocation only bumps updated_at,
 // which is harmless and keeps the call idempotent.
-func (s *sqlKeys) Revoke(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys
+func (s *keyTable) Revoke(ctx context.Context, id string, at time.Time) error {
+	n, err := s.c.exec(ctx, `UPDATE api_keys
 		SET revoked_at = COALESCE(revoked_at, $1), updated_at = $2 WHERE id = $3`,
 		at.UnixNano(), s.now().UnixNano(), id)
-	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("revoke key %s: %w", id, err)
 	}
@@ -123,8 +123,8 @@ func (s *sqlKeys) TouchLastUsed(ctx context.Context, used map[string]time.Time) 
 }
 
 // query runs a SELECT of keyColumns and scans every row.
-func (s *sqlKeys) query(ctx context.Context, what, q string, args ...any) ([]*KeyRecord, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func (s *keyTable) query(ctx context.Context, what, q string, args ...any) ([]*KeyRecord, error) {
+	rows, err := s.c.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -142,9 +142,6 @@ func (s *sqlKeys) query(ctx context.Context, what, q string, args ...any) ([]*Ke
 	}
 	return out, nil
 }
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
 
 // scanKey reads one row of keyColumns.
 func scanKey(sc scanner) (*KeyRecord, error) {

@@ -160,6 +160,16 @@ func (s *sqlKills) List(ctx context.Context) (_ []KillRecord, _ int64, err error
 		return nil, 0, fmt.Errorf("list kills: %w", err)
 	}
 	defer rows.Close()
+	out, err := scanKills(rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list kills: %w", err)
+	}
+	return out, seq, nil
+}
+
+// scanKills reads the rows of a query of target, actor, reason and at from
+// kills.
+func scanKills(rows rowIter) ([]KillRecord, error) {
 	var out []KillRecord
 	for rows.Next() {
 		var (
@@ -167,20 +177,23 @@ func (s *sqlKills) List(ctx context.Context) (_ []KillRecord, _ int64, err error
 			at int64
 		)
 		if err := rows.Scan(&k.Target, &k.Actor, &k.Reason, &at); err != nil {
-			return nil, 0, fmt.Errorf("list kills: %w", err)
+			return nil, err
 		}
 		k.At = time.Unix(0, at)
 		out = append(out, k)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list kills: %w", err)
-	}
-	return out, seq, nil
+	return out, rows.Err()
 }
 
 // ChangedSince returns the logged flips above seq.
 func (s *sqlKills) ChangedSince(ctx context.Context, seq int64) ([]KillChange, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, action, target, actor, reason, at
+	return killsChangedSince(ctx, sqlConn{s.db}, seq)
+}
+
+// killsChangedSince is ChangedSince on either backend: one indexed query
+// of kill_log.
+func killsChangedSince(ctx context.Context, c conn, seq int64) ([]KillChange, error) {
+	rows, err := c.query(ctx, `SELECT seq, action, target, actor, reason, at
 		FROM kill_log WHERE seq > $1 ORDER BY seq`, seq)
 	if err != nil {
 		return nil, fmt.Errorf("kills changed since %d: %w", seq, err)

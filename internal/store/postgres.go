@@ -106,7 +106,7 @@ func openPostgres(ctx context.Context, cfg *pgxpool.Config) (*pgStore, error) {
 	}
 	return &pgStore{
 		pool:  pool,
-		keys:  &pgKeys{pool: pool, now: time.Now},
+		keys:  &pgKeys{keyTable: keyTable{c: pgConn{pool}, now: time.Now}, pool: pool},
 		audit: &pgAudit{pool: pool},
 		usage: &pgUsage{pool: pool},
 		kills: &pgKills{pool: pool},

@@ -10,8 +10,6 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/rampart-gw/rampart/internal/record"
 )
 
 // pgAudit implements AuditStore on PostgreSQL. Its filters and order are
@@ -27,11 +25,7 @@ func (s *pgAudit) Insert(ctx context.Context, rs []*AuditRecord) error {
 	}
 	var b pgx.Batch
 	for _, r := range rs {
-		vs := r.Verdicts
-		if vs == nil {
-			vs = []record.Verdict{}
-		}
-		vj, err := json.Marshal(vs)
+		vj, err := encodeVerdicts(r.Verdicts)
 		if err != nil {
 			return fmt.Errorf("insert audit: %w", err)
 		}
@@ -42,7 +36,7 @@ ON CONFLICT (request_id) DO NOTHING`,
 			pgText(r.Principal.Kind), pgText(r.Principal.ID), pgText(r.Principal.Name), pgText(r.Principal.Team),
 			pgText(r.ClientIP), pgText(r.Method), pgText(r.Path), pgText(r.Route), pgText(r.ModelRequested),
 			pgText(r.ModelServed), pgText(r.Upstream), r.Attempts, r.Stream, r.Status, pgText(r.Outcome),
-			pgText(r.ErrorCode), string(vj),
+			pgText(r.ErrorCode), vj,
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.ReasoningTokens,
 			r.Usage.CachedTokens, r.Usage.TotalTokens, int64(r.TTFT), int64(r.Duration), int64(r.GatewayTime))
 		if c := r.Content; c != nil {
@@ -63,35 +57,7 @@ VALUES ($1,$2,$3,$4,$5) ON CONFLICT (request_id) DO NOTHING`,
 // Query returns one page of matching records, oldest first (newest first
 // with f.Newest).
 func (s *pgAudit) Query(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error) {
-	where, args, err := auditWhere(f)
-	if err != nil {
-		return nil, "", err
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = auditDefaultLimit
-	}
-	limit = min(limit, auditMaxLimit)
-	q := `SELECT ` + auditColumns + ` FROM audit_records`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += auditOrder(f) + ` LIMIT ?`
-	rows, err := s.pool.Query(ctx, pgPlaceholders(q), append(args, limit+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("query audit: %w", err)
-	}
-	defer rows.Close()
-	out, next, err := auditPage(rows, pgScanAudit, limit, f.Newest)
-	if err != nil {
-		return nil, "", err
-	}
-	if f.WithContent {
-		if err := s.attachContent(ctx, out); err != nil {
-			return nil, "", err
-		}
-	}
-	return out, next, nil
+	return queryAudit(ctx, pgConn{s.pool}, f, pgScanAudit, s.attachContent)
 }
 
 // pgPlaceholders numbers the ? placeholders of q as $1, $2, ... The
@@ -148,15 +114,8 @@ func (s *pgAudit) attachContent(ctx context.Context, rs []*AuditRecord) error {
 		return fmt.Errorf("query audit content: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var c AuditContent
-		if err := rows.Scan(&id, &c.Prompt, &c.Response); err != nil {
-			return fmt.Errorf("query audit content: %w", err)
-		}
-		if r := byID[id]; r != nil {
-			r.Content = &c
-		}
+	if err := scanContent(rows, byID); err != nil {
+		return err
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("query audit content: %w", err)

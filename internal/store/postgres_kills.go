@@ -95,18 +95,8 @@ func (s *pgKills) List(ctx context.Context) ([]KillRecord, int64, error) {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var (
-				k  KillRecord
-				at int64
-			)
-			if err := rows.Scan(&k.Target, &k.Actor, &k.Reason, &at); err != nil {
-				return err
-			}
-			k.At = time.Unix(0, at)
-			out = append(out, k)
-		}
-		return rows.Err()
+		out, err = scanKills(rows)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list kills: %w", err)
@@ -116,13 +106,7 @@ func (s *pgKills) List(ctx context.Context) ([]KillRecord, int64, error) {
 
 // ChangedSince returns the logged flips above seq.
 func (s *pgKills) ChangedSince(ctx context.Context, seq int64) ([]KillChange, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, action, target, actor, reason, at
-		FROM kill_log WHERE seq > $1 ORDER BY seq`, seq)
-	if err != nil {
-		return nil, fmt.Errorf("kills changed since %d: %w", seq, err)
-	}
-	defer rows.Close()
-	return scanKillChanges(rows, seq)
+	return killsChangedSince(ctx, pgConn{s.pool}, seq)
 }
 
 var _ KillStore = (*pgKills)(nil)

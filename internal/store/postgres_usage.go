@@ -14,6 +14,9 @@ import (
 // pgUsage implements UsageStore on PostgreSQL.
 type pgUsage struct{ pool *pgxpool.Pool }
 
+// pgUsageUpsert is usageUpsert with PostgreSQL's placeholders.
+var pgUsageUpsert = pgPlaceholders(usageUpsert)
+
 // Add sums rows into the stored counters in one transaction and one round
 // trip. Rows are upserted in key order, so that instances flushing at the
 // same moment lock rows in the same order and never deadlock.
@@ -35,19 +38,7 @@ func (s *pgUsage) Add(ctx context.Context, rows []UsageRow) error {
 	})
 	var b pgx.Batch
 	for _, r := range sorted {
-		b.Queue(`INSERT INTO usage_counters
-(bucket, principal_id, team, model, requests, errors, prompt_tokens, cached_tokens,
- completion_tokens, reasoning_tokens, total_tokens, cost_nanos)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
- requests = usage_counters.requests + excluded.requests,
- errors = usage_counters.errors + excluded.errors,
- prompt_tokens = usage_counters.prompt_tokens + excluded.prompt_tokens,
- cached_tokens = usage_counters.cached_tokens + excluded.cached_tokens,
- completion_tokens = usage_counters.completion_tokens + excluded.completion_tokens,
- reasoning_tokens = usage_counters.reasoning_tokens + excluded.reasoning_tokens,
- total_tokens = usage_counters.total_tokens + excluded.total_tokens,
- cost_nanos = usage_counters.cost_nanos + excluded.cost_nanos`,
+		b.Queue(pgUsageUpsert,
 			r.Bucket.UnixNano(), pgText(r.PrincipalID), pgText(r.Team), pgText(r.Model),
 			r.Requests, r.Errors, r.PromptTokens, r.CachedTokens, r.CompletionTokens,
 			r.ReasoningTokens, r.TotalTokens, r.CostNanos)
@@ -64,16 +55,7 @@ ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
 // Query sums the hourly counters that match q, then folds the hours into
 // q's granularity as SQLite's Query does.
 func (s *pgUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
-	query, args, group, err := usageSQL(q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, pgPlaceholders(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("query usage: %w", err)
-	}
-	defer rows.Close()
-	return sumUsage(rows, group, q.Granularity)
+	return queryUsage(ctx, pgConn{s.pool}, q)
 }
 
 var _ UsageStore = (*pgUsage)(nil)

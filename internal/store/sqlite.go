@@ -73,7 +73,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &sqliteStore{db: db, keys: &sqlKeys{db: db, now: time.Now}, audit: &sqlAudit{db: db}, usage: &sqlUsage{db: db}, kills: &sqlKills{db: db}}, nil
+	return &sqliteStore{db: db, keys: &sqlKeys{keyTable: keyTable{c: sqlConn{db}, now: time.Now}, db: db}, audit: &sqlAudit{db: db}, usage: &sqlUsage{db: db}, kills: &sqlKills{db: db}}, nil
 }
 
 // checkSQLitePath rejects names the driver would read as a DSN rather than a

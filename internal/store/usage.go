@@ -102,19 +102,7 @@ func (s *sqlUsage) Add(ctx context.Context, rows []UsageRow) error {
 		return fmt.Errorf("add usage: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage_counters
-(bucket, principal_id, team, model, requests, errors, prompt_tokens, cached_tokens,
- completion_tokens, reasoning_tokens, total_tokens, cost_nanos)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
- requests = usage_counters.requests + excluded.requests,
- errors = usage_counters.errors + excluded.errors,
- prompt_tokens = usage_counters.prompt_tokens + excluded.prompt_tokens,
- cached_tokens = usage_counters.cached_tokens + excluded.cached_tokens,
- completion_tokens = usage_counters.completion_tokens + excluded.completion_tokens,
- reasoning_tokens = usage_counters.reasoning_tokens + excluded.reasoning_tokens,
- total_tokens = usage_counters.total_tokens + excluded.total_tokens,
- cost_nanos = usage_counters.cost_nanos + excluded.cost_nanos`)
+	stmt, err := tx.PrepareContext(ctx, usageUpsert)
 	if err != nil {
 		return fmt.Errorf("add usage: %w", err)
 	}
@@ -136,25 +124,39 @@ ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
 	return nil
 }
 
+// usageUpsert adds one row's counts to the stored ones. The PostgreSQL
+// backend runs it renumbered for its $N placeholders (pgUsageUpsert).
+const usageUpsert = `INSERT INTO usage_counters
+(bucket, principal_id, team, model, requests, errors, prompt_tokens, cached_tokens,
+ completion_tokens, reasoning_tokens, total_tokens, cost_nanos)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT (bucket, principal_id, team, model) DO UPDATE SET
+ requests = usage_counters.requests + excluded.requests,
+ errors = usage_counters.errors + excluded.errors,
+ prompt_tokens = usage_counters.prompt_tokens + excluded.prompt_tokens,
+ cached_tokens = usage_counters.cached_tokens + excluded.cached_tokens,
+ completion_tokens = usage_counters.completion_tokens + excluded.completion_tokens,
+ reasoning_tokens = usage_counters.reasoning_tokens + excluded.reasoning_tokens,
+ total_tokens = usage_counters.total_tokens + excluded.total_tokens,
+ cost_nanos = usage_counters.cost_nanos + excluded.cost_nanos`
+
 func (s *sqlUsage) Query(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
+	return queryUsage(ctx, sqlConn{s.db}, q)
+}
+
+// queryUsage is Query on either backend: usageSQL's query of the hourly
+// counters, folded into q's granularity by sumUsage.
+func queryUsage(ctx context.Context, c conn, q UsageQuery) ([]UsageRow, error) {
 	query, args, group, err := usageSQL(q)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := c.query(ctx, c.placeholders(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query usage: %w", err)
 	}
 	defer rows.Close()
 	return sumUsage(rows, group, q.Granularity)
-}
-
-// rowIter is what reading a query's rows needs, of database/sql's and
-// pgx's rows alike.
-type rowIter interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
 }
 
 // maxHourRows bounds the hourly rows a usage query reads: a month of hours
