@@ -29,6 +29,22 @@ func TestCheckVerb(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("upstreams:\n  a: {url: ftp://x, flavor: llama}\nroutes:\n  - {models: [m], upstreams: [b]}\nlisten: {adr: 1}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const base = "upstreams:\n  sim: {url: \"http://127.0.0.1:8000/v1\"}\nroutes:\n  - {name: default, models: [m], upstreams: [sim]}\n"
+	limitsBad := write("limits.yaml", base+"limits:\n  rules:\n    - {window: fortnight, requests: -1, by: [colour]}\n"+
+		"    - name: has spaces\n      window: minute\n      match: {client_ip: [not-an-ip]}\n")
+	dlpBad := write("dlp.yaml", base+"dlp:\n  enabled: true\n  min_score: 2\n  response:\n    secrets: explode\n")
+	filesBad := write("files.yaml", "upstreams:\n  sim: {url: \"ftp://x\"}\nroutes:\n  - {models: [m], upstreams: [sim]}\n"+
+		"listen:\n  tls: {cert_file: "+filepath.Join(dir, "no.crt")+", key_file: "+filepath.Join(dir, "no.key")+"}\n")
+	rules := write("bad.conf", "SecRule REQUEST_URI \"@contains /x\" \"id:10001,phase:1,deny\"\nSecRuel ARGS \"@rx x\" \"id:10002,phase:2,deny\"\n")
+	wafBad := write("waf.yaml", base+"waf:\n  enabled: true\n  rule_files: ["+rules+"]\n")
+	terms := write("terms.yaml", base+"dlp:\n  terms: [{type: PROJECT, terms: [bluebird]}]\n  custom: [{type: EMP, pattern: \"EMP-[0-9]+\"}]\n")
 	tests := []struct {
 		name     string
 		args     []string
@@ -37,6 +53,23 @@ func TestCheckVerb(t *testing.T) {
 		stderrRe string
 	}{
 		{"valid example", []string{"check", "-c", "../../examples/quickstart.yaml"}, 0, "configuration OK", ""},
+		{"limits rules with their paths and lines", []string{"check", "-c", limitsBad}, 1, "",
+			`(?s)^[^\n]*limits\.yaml:7: limits\.rules\[0\]\.name: required\n` +
+				`[^\n]*limits\.yaml:7: limits\.rules\[0\]\.by\[0\]: unknown dimension "colour".*` +
+				`limits\.yaml:7: limits\.rules\[0\]\.requests: -1 must not be negative\n.*` +
+				`limits\.yaml:7: limits\.rules\[0\]\.window: "fortnight".*` +
+				`limits\.yaml:8: limits\.rules\[1\]\.name: "has spaces" must be.*` +
+				`limits\.yaml:10: limits\.rules\[1\]\.match\.client_ip\[0\]: "not-an-ip" is not an IP address or a CIDR\n$`},
+		{"dlp problems once under dlp, at their lines", []string{"check", "-c", dlpBad}, 1, "",
+			`(?s)^[^\n]*dlp\.yaml:7: dlp\.min_score: 2 is outside 0\.\.1\n[^\n]*dlp\.yaml:9: dlp\.response\.secrets: unknown action "explode"\n$`},
+		{"missing files with the other problems", []string{"check", "-c", filesBad}, 1, "",
+			`(?s)files\.yaml:2: upstreams\.sim\.url: .*files\.yaml:6: listen\.tls\.cert_file: cannot use file: .*files\.yaml:6: listen\.tls\.key_file: cannot use file: `},
+		{"WAF rules compiled", []string{"check", "-c", wafBad}, 1, "",
+			`waf\.yaml:7: waf\.rule_files\[0\]: \S*bad\.conf:2: unknown directive "secruel"`},
+		{"print shows the detector score defaults", []string{"check", "-c", terms, "--print"}, 0,
+			"          validator: \"\"\n          score: 0.8\n", ""},
+		{"print shows the terms score default", []string{"check", "-c", terms, "--print"}, 0,
+			"            - bluebird\n          score: 0.9\n", ""},
 		{"every problem with its path and line", []string{"check", "-c", bad}, 1, "",
 			`(?s)bad\.yaml:2: upstreams\.a\.flavor: .*bad\.yaml:4: routes\[0\]\.upstreams\[0\]: unknown upstream "b".*listen\.adr: unknown field`},
 		{"missing file", []string{"check", "-c", filepath.Join(dir, "nope.yaml")}, 1, "", "nope.yaml"},
@@ -59,6 +92,43 @@ func TestCheckVerb(t *testing.T) {
 				t.Errorf("stderr %q does not match %s", errb.String(), tt.stderrRe)
 			}
 		})
+	}
+}
+
+// TestServeRefusesWhatCheckReports checks that serve refuses a file with
+// the very messages check prints for it, with file, line and one path.
+func TestServeRefusesWhatCheckReports(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	body := "data_dir: " + filepath.Join(dir, "data") + "\nlisten: {addr: 127.0.0.1:0}\nadmin: {addr: off}\n" +
+		"upstreams:\n  sim: {url: \"http://127.0.0.1:8000/v1\"}\nroutes:\n  - {name: default, models: [m], upstreams: [sim]}\n" +
+		"limits:\n  rules:\n    - {window: minute, requests: 1}\n    - {name: b, window: fortnight, requests: 1}\n" +
+		"dlp:\n  enabled: true\n  min_score: 2\n"
+	if err := os.WriteFile(bad, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var checkErr, serveErr bytes.Buffer
+	if code := run([]string{"check", "-c", bad}, io.Discard, &checkErr); code != 1 {
+		t.Fatalf("check exit %d: %s", code, checkErr.String())
+	}
+	if code := run([]string{"serve", "-c", bad}, io.Discard, &serveErr); code != 1 {
+		t.Fatalf("serve exit %d: %s", code, serveErr.String())
+	}
+	for _, w := range []string{
+		bad + ":10: limits.rules[0].name: required\n",
+		bad + ":11: limits.rules[1].window: \"fortnight\" must be second, minute, hour, day or month\n",
+		bad + ":14: dlp.min_score: 2 is outside 0..1\n",
+	} {
+		if !strings.Contains(serveErr.String(), w) {
+			t.Errorf("serve output lacks %q:\n%s", w, serveErr.String())
+		}
+	}
+	if serveErr.String() != checkErr.String() {
+		t.Errorf("serve and check disagree:\nserve:\n%s\ncheck:\n%s", serveErr.String(), checkErr.String())
+	}
+	if strings.Contains(serveErr.String(), "limits: limits") || strings.Contains(serveErr.String(), "dlp.dlp") {
+		t.Errorf("serve output has a doubled prefix:\n%s", serveErr.String())
 	}
 }
 
@@ -153,6 +223,21 @@ func TestDemoVerb(t *testing.T) {
 	})
 	if err != nil || resp.Choices[0].Message.Content == "" {
 		t.Fatalf("chat through the demo: %v", err)
+	}
+	// The configuration the admin API shows is the one the demo runs: its
+	// logs are text.
+	creq, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/admin/v1/config", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cresp, err := http.DefaultClient.Do(creq)
+	if err != nil {
+		t.Fatalf("GET /admin/v1/config: %v", err)
+	}
+	cfgYAML, _ := io.ReadAll(cresp.Body)
+	cresp.Body.Close()
+	if cresp.StatusCode != http.StatusOK || !regexp.MustCompile(`(?m)^log:\n(\s+\w+: .*\n)*?\s+format: text$`).Match(cfgYAML) {
+		t.Errorf("GET /admin/v1/config = %d, want log.format text:\n%s", cresp.StatusCode, cfgYAML)
 	}
 	// A wrong key is refused.
 	bad := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1"), option.WithAPIKey("rk-wrong"), option.WithMaxRetries(0))

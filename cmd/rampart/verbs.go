@@ -50,7 +50,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*file, stderr)
+	// check also compiles the WAF rules, which serve does only when it
+	// builds its stages, so that a SecLang error is reported here too.
+	cfg, err := loadWith(*file, stderr, config.Check)
 	if err != nil {
 		return err
 	}
@@ -69,10 +71,15 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 // loadConfig loads the -c file; problems are printed, every one with its
 // path, and end the verb with status 1.
 func loadConfig(file string, stderr io.Writer) (*config.Config, error) {
+	return loadWith(file, stderr, config.Load)
+}
+
+// loadWith is loadConfig with the loader: config.Load, or config.Check.
+func loadWith(file string, stderr io.Writer, load func(string) (*config.Config, error)) (*config.Config, error) {
 	if file == "" {
 		return nil, fmt.Errorf("-c FILE is required")
 	}
-	cfg, err := config.Load(file)
+	cfg, err := load(file)
 	if err != nil {
 		fmt.Fprint(stderr, config.FormatErrors(err))
 		return nil, exitError(1)
@@ -124,25 +131,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := newLogger(stderr, config.Log{Level: "info", Format: "text"})
-
 	// The built-in DeepSeek-R1 simulator is the demo's upstream.
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("simulator: %w", err)
 	}
-	simSrv := &http.Server{Handler: sim.New(sim.Options{Flavor: "deepseek", MaxRecorded: -1, Logger: log}),
-		ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = simSrv.Serve(simLn) }()
-	defer simSrv.Close()
-
+	defer simLn.Close()
 	cfg := config.Demo(*data, "http://"+simLn.Addr().String()+"/v1")
 	cfg.Listen.Addr, cfg.Admin.Addr = *listen, *adminListen
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprint(stderr, config.FormatErrors(err))
 		return exitError(1)
 	}
-	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: accesslog.New(log)})
+	// The logs are what the configuration's log section says, as in serve.
+	log := newLogger(stderr, cfg.Log)
+
+	simSrv := &http.Server{Handler: sim.New(sim.Options{Flavor: "deepseek", MaxRecorded: -1, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = simSrv.Serve(simLn) }()
+	defer simSrv.Close()
+
+	g, err := gateway.New(ctx, cfg, gateway.Options{Log: log, AccessLog: newAccessLog(stderr, cfg.Log)})
 	if err != nil {
 		return err
 	}

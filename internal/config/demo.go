@@ -14,8 +14,10 @@ import (
 // deepseek-chat with reasoning passed through. API keys from the store are
 // on, and so are the WAF in its default scope, the input guards (harmful
 // requests flagged rather than blocked: that classifier still refuses too
-// many ordinary prompts) with a canary in every system prompt, request DLP, and per-key limits of 600 requests
-// and 200,000 tokens a minute with 20 requests at once. Defaults are set; the result passes Validate when simURL is valid.
+// many ordinary prompts) with a canary in every system prompt, request DLP,
+// and per-key limits of 600 requests and 200,000 tokens a minute with 20
+// requests at once. The log is text, for a terminal. Defaults are set; the
+// result passes Validate when simURL is valid.
 func Demo(dataDir, simURL string) *Config {
 	on := true
 	c := &Config{
@@ -23,6 +25,9 @@ func Demo(dataDir, simURL string) *Config {
 		Admin:   Admin{Addr: DefaultAdminAddr},
 		DataDir: dataDir,
 		Auth:    Auth{APIKeys: &on},
+		// The demo runs in a terminal: its log, the access log too, is
+		// text, and the configuration the admin API shows says so.
+		Log: Log{Level: "info", Format: "text"},
 		Upstreams: map[string]*Upstream{
 			"r1-sim": {URL: simURL, Flavor: "deepseek", Public: false},
 		},

@@ -7,13 +7,22 @@ import (
 )
 
 // CheckFiles checks that every file the configuration names (certificates,
-// keys, CA bundles) exists and is a regular file. Relative paths are taken
-// from the working directory, as the server opens them. It is kept out of
-// Validate so that Validate stays pure; Load calls both.
+// keys, CA bundles, and the WAF's setup and rule files when the WAF is on)
+// exists and is a regular file. Relative paths are taken from the working
+// directory, as the server opens them. It is kept out of Validate so that
+// Validate stays pure; Load calls both.
 func (c *Config) CheckFiles() error {
 	errs := &Errors{}
 	checkServerTLSFiles(errs, "listen.tls", c.Listen.TLS)
 	checkServerTLSFiles(errs, "admin.tls", c.Admin.TLS)
+	if c.wafWanted() {
+		for i, f := range c.WAF.SetupFiles {
+			checkFile(errs, joinIndex("waf.setup_files", i), f)
+		}
+		for i, f := range c.WAF.RuleFiles {
+			checkFile(errs, joinIndex("waf.rule_files", i), f)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Upstreams)) {
 		u := c.Upstreams[name]
 		if u == nil || u.TLS == nil {

@@ -21,19 +21,43 @@ const MaxFileBytes = 4 << 20
 
 // Load reads the configuration file at path, expands ${ENV} from the process
 // environment, decodes it strictly, sets defaults, validates it and checks
-// that the files it names exist. Problems come back as *Errors, all at once.
+// that the files it names exist. Problems come back as *Errors, all at once:
+// a missing file is reported together with the other problems.
 func Load(path string) (*Config, error) {
+	return load(path, false)
+}
+
+// Check is Load plus the checks `rampart serve` makes only when it builds
+// its stages: when the WAF is on (waf.enabled, or a route turning it on) it
+// compiles the Core Rule Set with waf.setup_files and waf.rule_files, so
+// that a SecLang error is reported with the others. Compiling takes a
+// fraction of a second of CPU, which `rampart check` can afford and a
+// start-up or reload, which compiles the rules anyway, need not pay twice.
+func Check(path string) (*Config, error) {
+	return load(path, true)
+}
+
+func load(path string, compile bool) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	c, lines, err := parse(data, path, os.LookupEnv)
-	if err != nil {
-		return nil, err
+	c, lines, errs := parse(data, path, os.LookupEnv)
+	if c == nil {
+		return nil, errs
 	}
-	if err := c.CheckFiles(); err != nil {
-		errs := &Errors{File: path}
-		mergeValidation(errs, err.(*Errors), lines)
+	// Files are checked whatever else is wrong, so that one run reports
+	// every problem; decoding left unusable values empty.
+	if ferr := c.CheckFiles(); ferr != nil {
+		mergeValidation(errs, ferr.(*Errors), lines)
+	}
+	if compile && !hasProblemIn(errs, "waf") {
+		if werr := c.compileWAF(); werr != nil {
+			mergeValidation(errs, werr, lines)
+		}
+	}
+	if len(errs.List) > 0 {
+		errs.sortByLine()
 		return nil, errs
 	}
 	return c, nil
@@ -60,13 +84,20 @@ func readFile(path string) ([]byte, error) {
 // messages), expanding ${VAR} through env, then sets defaults and validates.
 // It never reads files or the process environment itself.
 func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, error) {
-	c, _, err := parse(data, name, env)
-	return c, err
+	c, _, errs := parse(data, name, env)
+	if len(errs.List) > 0 {
+		errs.sortByLine()
+		return nil, errs
+	}
+	return c, nil
 }
 
-// parse is Parse that also returns the line of every field path read, so
-// that Load can place the problems CheckFiles finds.
-func parse(data []byte, name string, env func(string) (string, bool)) (*Config, map[string]int, error) {
+// parse decodes, defaults and validates data. It returns the configuration
+// as far as it could be decoded, or nil when the document has no usable
+// mapping, with every problem found and the line of every field path read,
+// so that Load can place the problems CheckFiles finds. The problems are
+// not sorted yet.
+func parse(data []byte, name string, env func(string) (string, bool)) (*Config, map[string]int, *Errors) {
 	errs := &Errors{File: name}
 	root := parseDocument(data, errs)
 	if root == nil {
@@ -80,11 +111,17 @@ func parse(data []byte, name string, env func(string) (string, bool)) (*Config, 
 	if verr := c.Validate(); verr != nil {
 		mergeValidation(errs, verr.(*Errors), d.lines)
 	}
-	if len(errs.List) > 0 {
-		errs.sortByLine()
-		return nil, nil, errs
+	return c, d.lines, errs
+}
+
+// hasProblemIn reports whether errs holds a problem in the section.
+func hasProblemIn(errs *Errors, section string) bool {
+	for _, fe := range errs.List {
+		if fe.Path == section || strings.HasPrefix(fe.Path, section+".") || strings.HasPrefix(fe.Path, section+"[") {
+			return true
+		}
 	}
-	return c, d.lines, nil
+	return false
 }
 
 // parseDocument parses exactly one YAML document and returns its top-level

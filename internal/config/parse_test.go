@@ -270,6 +270,43 @@ listen:
 	}
 }
 
+// TestDetectorScoreDefaults checks that the default confidence of the DLP
+// custom and terms detectors is filled in, so that `rampart check --print`
+// and the admin API show the score a scan reports rather than 0.
+func TestDetectorScoreDefaults(t *testing.T) {
+	t.Parallel()
+	c := mustParse(t, minimal+`
+dlp:
+  custom:
+    - {type: EMPLOYEE_ID, pattern: "EMP-[0-9]+"}
+    - {type: BADGE, pattern: "B[0-9]+", score: 0.6}
+  terms:
+    - {type: PROJECT, terms: [bluebird]}
+    - {type: CODE, terms: [x], score: 0.7}
+`)
+	out, err := c.MarshalYAMLRedacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := mustParse(t, string(out))
+	for _, cc := range []*Config{c, back} {
+		tests := []struct {
+			desc      string
+			got, want float64
+		}{
+			{"dlp.custom[0].score", cc.DLP.Custom[0].Score, 0.8},
+			{"dlp.custom[1].score", cc.DLP.Custom[1].Score, 0.6},
+			{"dlp.terms[0].score", cc.DLP.Terms[0].Score, 0.9},
+			{"dlp.terms[1].score", cc.DLP.Terms[1].Score, 0.7},
+		}
+		for _, tt := range tests {
+			if tt.got != tt.want {
+				t.Errorf("%s = %v, want %v\n%s", tt.desc, tt.got, tt.want, out)
+			}
+		}
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	c := mustParse(t, minimal+"auth: {static_keys: [{name: ci, key: \"${CI_KEY}\"}]}\n")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rampart-gw/rampart/internal/limits"
 )
 
 // MinStaticKeyLength is the shortest static API key accepted: shorter keys
@@ -29,11 +31,14 @@ func (c *Config) Validate() error {
 	validateUpstreams(errs, c.Upstreams)
 	validateRoutes(errs, c.Routes, c.Upstreams)
 	c.Log.validate(errs, "log")
-	// Zero means default in the stage's section too.
+	// Zero means default in the stage's section too. Each section is
+	// defaulted on a copy, its lists of structs copied as well, so that
+	// Validate never changes c.
 	w := c.WAF
 	w.SetDefaults()
 	addSection(errs, "waf", w.Validate())
 	gd := c.Guards
+	gd.External = slices.Clone(gd.External)
 	gd.SetDefaults()
 	addSection(errs, "guards", gd.Validate())
 	for _, name := range slices.Sorted(maps.Keys(c.Guards.PromptLeak.CanaryRoutes)) {
@@ -81,23 +86,41 @@ func (c *Config) Validate() error {
 }
 
 // addSection adds the problems a stage's own Validate found, each a
-// "field: message" error, under the section's path.
+// "field: message" error with the field's path inside the section, under
+// the section's path. Errors joined with errors.Join are taken apart at
+// every level, so that each problem gets a line of its own.
 func addSection(errs *Errors, section string, err error) {
 	if err == nil {
 		return
 	}
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	}
-	for _, e := range list {
-		field, msg, ok := strings.Cut(e.Error(), ": ")
-		if !ok {
-			errs.add(section, 0, e.Error())
-			continue
+	if list, ok := joined(err); ok {
+		for _, e := range list {
+			addSection(errs, section, e)
 		}
-		errs.add(section+"."+field, 0, msg)
+		return
 	}
+	field, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok {
+		errs.add(section, 0, err.Error())
+		return
+	}
+	errs.add(section+"."+field, 0, msg)
+}
+
+// joined returns the errors err joins, when it was made by errors.Join:
+// its message is theirs, one per line. An error wrapping several errors
+// in one message, such as fmt.Errorf("%w: %w", a, b), is one problem.
+func joined(err error) ([]error, bool) {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil, false
+	}
+	list := j.Unwrap()
+	msgs := make([]string, 0, len(list))
+	for _, e := range list {
+		msgs = append(msgs, e.Error())
+	}
+	return list, strings.Join(msgs, "\n") == err.Error()
 }
 
 // validate checks the client listener.
@@ -264,10 +287,10 @@ func nonNegDur(errs *Errors, p string, d time.Duration) {
 	}
 }
 
-// validate checks the limits section. The rules themselves are checked by
-// the limits package when the stage is built; their errors carry their
-// path too.
+// validate checks the limits section. The rules are checked by the limits
+// package itself, with the checks its Limiter makes when it is built.
 func (l *Limits) validate(errs *Errors, p string) {
+	addSection(errs, p, limits.ValidateRules(l.Rules))
 	switch l.Backend {
 	case "", "memory":
 	case "redis":

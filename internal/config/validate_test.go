@@ -2,11 +2,15 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rampart-gw/rampart/internal/dlp"
 	"github.com/rampart-gw/rampart/internal/guard"
+	"github.com/rampart-gw/rampart/internal/limits"
 )
 
 // validConfig is a valid configuration built in code, without defaults, so
@@ -136,6 +140,35 @@ func TestValidateProblems(t *testing.T) {
 		{"bad key model", func(c *Config) { c.Auth.StaticKeys[1].Models = []string{"["} }, "auth.static_keys[1].models[0]", "invalid model pattern"},
 		{"bad log level", func(c *Config) { c.Log.Level = "trace" }, "log.level", "debug, info, warn or error"},
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "json or text"},
+		{"dlp problem under one dlp prefix", func(c *Config) { c.DLP.MinScore = 2 }, "dlp.min_score", "outside 0..1"},
+		{"dlp custom problems each on its own", func(c *Config) {
+			c.DLP.Custom = []dlp.CustomDetector{{Type: "lower", Pattern: "("}}
+		}, "dlp.custom[0].pattern", "missing closing"},
+		{"dlp terms score", func(c *Config) {
+			c.DLP.Terms = []dlp.TermDictionary{{Type: "P", Terms: []string{"x"}, Score: 2}}
+		}, "dlp.terms[0].score", "outside 0..1"},
+		{"limits rule without a name", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Window: limits.Minute, Requests: 1}}
+		}, "limits.rules[0].name", "required"},
+		{"limits rule name with spaces", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a b", Window: limits.Minute, Requests: 1}}
+		}, "limits.rules[0].name", "must be 1-64"},
+		{"limits rule window", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a", Window: "fortnight", Requests: 1}}
+		}, "limits.rules[0].window", `"fortnight" must be`},
+		{"limits rule negative", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a", Window: limits.Minute, Requests: -1}}
+		}, "limits.rules[0].requests", "must not be negative"},
+		{"limits rule dimension", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a", Window: limits.Minute, Requests: 1, By: []limits.Dimension{"colour"}}}
+		}, "limits.rules[0].by[0]", `unknown dimension "colour"`},
+		{"limits rule without a quantity", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a", Window: limits.Minute}}
+		}, "limits.rules[0].requests", "limits nothing"},
+		{"limits rule client ip", func(c *Config) {
+			c.Limits.Rules = []limits.Rule{{Name: "a", Window: limits.Minute, Requests: 1,
+				Match: limits.Selector{ClientIP: []string{"10.0.0.1", "not-an-ip"}}}}
+		}, "limits.rules[0].match.client_ip[1]", `"not-an-ip" is not an IP address or a CIDR`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -199,5 +232,62 @@ func TestValidateIsNilInterfaceWhenValid(t *testing.T) {
 	t.Parallel()
 	if err := validConfig().Validate(); err != nil {
 		t.Fatalf("Validate() = %#v, want a nil error interface", err)
+	}
+}
+
+// TestValidateLeavesConfigAlone checks that Validate, which defaults each
+// stage's section on a copy to check it, never writes into the caller's
+// lists.
+func TestValidateLeavesConfigAlone(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.Guards.External = []guard.ExternalConfig{{Name: "x", Type: "webhook", URL: "http://h"}}
+	c.DLP.Custom = []dlp.CustomDetector{{Type: "EMP", Pattern: `EMP-\d+`}}
+	c.DLP.Terms = []dlp.TermDictionary{{Type: "P", Terms: []string{"x"}}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	tests := []struct {
+		desc string
+		ok   bool
+	}{
+		{"guards.external[0].fail_mode", c.Guards.External[0].FailMode == ""},
+		{"guards.external[0].apply_to", c.Guards.External[0].ApplyTo == nil},
+		{"dlp.custom[0].score", c.DLP.Custom[0].Score == 0},
+		{"dlp.terms[0].score", c.DLP.Terms[0].Score == 0},
+	}
+	for _, tt := range tests {
+		if !tt.ok {
+			t.Errorf("Validate changed %s", tt.desc)
+		}
+	}
+}
+
+// TestAddSection checks how a stage's errors become problems: one per
+// joined error, at any depth, each under the section's path.
+func TestAddSection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc string
+		err  error
+		want []FieldError
+	}{
+		{"nil", nil, nil},
+		{"one field", errors.New("mode: bad"), []FieldError{{Path: "s.mode", Msg: "bad"}}},
+		{"no field", errors.New("broken"), []FieldError{{Path: "s", Msg: "broken"}}},
+		{"nested joins", errors.Join(errors.New("a: x"), errors.Join(errors.New("b[0].c: y"), errors.New("d: z"))),
+			[]FieldError{{Path: "s.a", Msg: "x"}, {Path: "s.b[0].c", Msg: "y"}, {Path: "s.d", Msg: "z"}}},
+		{"one message wrapping two errors", fmt.Errorf("e: %w: %w", errors.New("p"), errors.New("q")),
+			[]FieldError{{Path: "s.e", Msg: "p: q"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			errs := &Errors{}
+			addSection(errs, "s", tt.err)
+			if !reflect.DeepEqual(errs.List, tt.want) {
+				t.Errorf("problems = %+v, want %+v", errs.List, tt.want)
+			}
+		})
 	}
 }

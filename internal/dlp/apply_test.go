@@ -136,12 +136,14 @@ func TestConfigValidate(t *testing.T) {
 		want []string
 	}{
 		{"defaults are valid", Config{}, nil},
-		{"unknown action", Config{Request: Policy{PII: "shred"}}, []string{`dlp.request.pii: unknown action "shred"`}},
-		{"hash without key", Config{Response: Policy{Types: map[string]Action{TypeEmail: ActionHash}}}, []string{"dlp.hash_key"}},
-		{"bad custom", Config{Custom: []CustomDetector{{Type: "lower", Pattern: "(", Validator: "crc"}}},
-			[]string{"dlp.custom[0].type", "dlp.custom[0].pattern", "dlp.custom[0].validator"}},
-		{"empty terms", Config{Terms: []TermDictionary{{Type: "X"}}}, []string{"dlp.terms[0]"}},
-		{"min score", Config{MinScore: 2}, []string{"dlp.min_score"}},
+		{"unknown action", Config{Request: Policy{PII: "shred"}}, []string{`request.pii: unknown action "shred"`}},
+		{"hash without key", Config{Response: Policy{Types: map[string]Action{TypeEmail: ActionHash}}}, []string{"hash_key: required"}},
+		{"bad custom", Config{Custom: []CustomDetector{{Type: "lower", Pattern: "(", Validator: "crc", Score: 2}}},
+			[]string{"custom[0].type", "custom[0].pattern", "custom[0].validator", "custom[0].score: 2 is outside 0..1"}},
+		{"empty terms", Config{Terms: []TermDictionary{{Type: "X"}}}, []string{"terms[0].terms: required"}},
+		{"lower-case terms type", Config{Terms: []TermDictionary{{Type: "x", Terms: []string{"a"}}}}, []string{`terms[0].type: "x" is not`}},
+		{"terms score", Config{Terms: []TermDictionary{{Type: "X", Terms: []string{"a"}, Score: -0.5}}}, []string{"terms[0].score: -0.5 is outside 0..1"}},
+		{"min score", Config{MinScore: 2}, []string{"min_score: 2 is outside 0..1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -3,7 +3,9 @@ package dlp
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -41,6 +43,13 @@ const DefaultHoldBack = 256
 // credential still arriving (see Config.MaxHoldBack): the longest built-in
 // token formats are JWTs and 1Password tokens of a few KB.
 const DefaultMaxHoldBack = 8 << 10
+
+// Default confidences of configured detectors, reported when a detector
+// sets no score of its own.
+const (
+	DefaultCustomScore = 0.8
+	DefaultTermScore   = 0.9
+)
 
 // Config is the `dlp:` section of the configuration.
 type Config struct {
@@ -112,7 +121,7 @@ type CustomDetector struct {
 	Pattern string `yaml:"pattern"`
 	// Validator checks each match: luhn, mod97 (IBAN), ssn or empty.
 	Validator string `yaml:"validator"`
-	// Score is the confidence reported. Default 0.8.
+	// Score is the confidence reported, 0 to 1. Default 0.8.
 	Score float64 `yaml:"score"`
 	// ContextWords, when set, are required within 64 bytes before a match.
 	ContextWords []string `yaml:"context_words"`
@@ -124,11 +133,13 @@ type TermDictionary struct {
 	Type string `yaml:"type"`
 	// Terms are matched as whole words, ignoring ASCII case.
 	Terms []string `yaml:"terms"`
-	// Score is the confidence reported. Default 0.9.
+	// Score is the confidence reported, 0 to 1. Default 0.9.
 	Score float64 `yaml:"score"`
 }
 
-// SetDefaults fills zero values with the documented defaults.
+// SetDefaults fills zero values with the documented defaults. It copies the
+// Custom and Terms lists before it fills a score, so that defaulting a copy
+// of a Config never changes the original.
 func (c *Config) SetDefaults() {
 	if c.MinScore == 0 {
 		c.MinScore = 0.5
@@ -154,6 +165,22 @@ func (c *Config) SetDefaults() {
 	if c.TokenInput == "" {
 		c.TokenInput = ActionBlock
 	}
+	if slices.ContainsFunc(c.Custom, func(d CustomDetector) bool { return d.Score == 0 }) {
+		c.Custom = slices.Clone(c.Custom)
+		for i := range c.Custom {
+			if c.Custom[i].Score == 0 {
+				c.Custom[i].Score = DefaultCustomScore
+			}
+		}
+	}
+	if slices.ContainsFunc(c.Terms, func(d TermDictionary) bool { return d.Score == 0 }) {
+		c.Terms = slices.Clone(c.Terms)
+		for i := range c.Terms {
+			if c.Terms[i].Score == 0 {
+				c.Terms[i].Score = DefaultTermScore
+			}
+		}
+	}
 }
 
 var validActions = map[Action]bool{ActionAllow: true, ActionLog: true, ActionRedact: true, ActionMask: true,
@@ -166,42 +193,49 @@ var validators = map[string]func(string) bool{
 	"ssn":   func(v string) bool { return validSSN(digitsOf(v)) },
 }
 
-// Validate reports every problem at once, each with its path.
+// Validate reports every problem at once, in a fixed order, each as
+// "field: message" with the field's path inside the dlp section, such as
+// "response.secrets" or "custom[0].pattern".
 func (c *Config) Validate() error {
 	var errs []error
 	usesHash := false
-	for dir, p := range map[string]Policy{"request": c.Request, "response": c.Response} {
-		for name, a := range map[string]Action{"pii": p.PII, "secrets": p.Secrets} {
-			errs = append(errs, checkAction(fmt.Sprintf("dlp.%s.%s", dir, name), a))
-			usesHash = usesHash || a == ActionHash
-		}
-		for typ, a := range p.Types {
-			errs = append(errs, checkAction(fmt.Sprintf("dlp.%s.types.%s", dir, typ), a))
+	for _, dir := range []struct {
+		name string
+		p    Policy
+	}{{"request", c.Request}, {"response", c.Response}} {
+		errs = append(errs, checkAction(dir.name+".pii", dir.p.PII), checkAction(dir.name+".secrets", dir.p.Secrets))
+		usesHash = usesHash || dir.p.PII == ActionHash || dir.p.Secrets == ActionHash
+		for _, typ := range slices.Sorted(maps.Keys(dir.p.Types)) {
+			a := dir.p.Types[typ]
+			errs = append(errs, checkAction(dir.name+".types."+typ, a))
 			usesHash = usesHash || a == ActionHash
 		}
 	}
 	if usesHash && c.HashKey == "" {
-		errs = append(errs, errors.New("dlp.hash_key: required when an action is hash"))
+		errs = append(errs, errors.New("hash_key: required when an action is hash"))
 	}
 	if c.TokenInput != "" && c.TokenInput != ActionBlock && c.TokenInput != ActionAllow {
-		errs = append(errs, fmt.Errorf("dlp.token_input: must be block or allow, not %q", c.TokenInput))
+		errs = append(errs, fmt.Errorf("token_input: must be block or allow, not %q", c.TokenInput))
 	}
-	if c.MinScore < 0 || c.MinScore > 1 {
-		errs = append(errs, fmt.Errorf("dlp.min_score: %v is outside 0..1", c.MinScore))
-	}
+	errs = append(errs, checkScore("min_score", c.MinScore))
 	if c.HoldBack < 0 || c.HoldBack > 64<<10 {
-		errs = append(errs, fmt.Errorf("dlp.hold_back: %d is outside 0..65536", c.HoldBack))
+		errs = append(errs, fmt.Errorf("hold_back: %d is outside 0..65536", c.HoldBack))
 	}
 	if c.MaxHoldBack != 0 && (c.MaxHoldBack < c.HoldBack || c.MaxHoldBack > 64<<10) {
-		errs = append(errs, fmt.Errorf("dlp.max_hold_back: %d is outside hold_back..65536", c.MaxHoldBack))
+		errs = append(errs, fmt.Errorf("max_hold_back: %d is outside hold_back..65536", c.MaxHoldBack))
 	}
 	for i, d := range c.Custom {
-		errs = append(errs, d.validate(fmt.Sprintf("dlp.custom[%d]", i)))
+		errs = append(errs, d.validate(fmt.Sprintf("custom[%d]", i))...)
 	}
 	for i, d := range c.Terms {
-		if !validType(d.Type) || len(d.Terms) == 0 {
-			errs = append(errs, fmt.Errorf("dlp.terms[%d]: needs an upper-case type and at least one term", i))
+		p := fmt.Sprintf("terms[%d]", i)
+		if !validType(d.Type) {
+			errs = append(errs, fmt.Errorf("%s.type: %q is not an upper-case entity type", p, d.Type))
 		}
+		if len(d.Terms) == 0 {
+			errs = append(errs, fmt.Errorf("%s.terms: required: at least one term", p))
+		}
+		errs = append(errs, checkScore(p+".score", d.Score))
 	}
 	return errors.Join(errs...)
 }
@@ -213,7 +247,15 @@ func checkAction(path string, a Action) error {
 	return nil
 }
 
-func (d CustomDetector) validate(path string) error {
+// checkScore requires a confidence between 0 and 1; 0 means the default.
+func checkScore(path string, f float64) error {
+	if !(f >= 0 && f <= 1) {
+		return fmt.Errorf("%s: %v is outside 0..1", path, f)
+	}
+	return nil
+}
+
+func (d CustomDetector) validate(path string) []error {
 	var errs []error
 	if !validType(d.Type) {
 		errs = append(errs, fmt.Errorf("%s.type: %q is not an upper-case entity type", path, d.Type))
@@ -224,7 +266,7 @@ func (d CustomDetector) validate(path string) error {
 	if _, ok := validators[d.Validator]; !ok {
 		errs = append(errs, fmt.Errorf("%s.validator: unknown validator %q", path, d.Validator))
 	}
-	return errors.Join(errs...)
+	return append(errs, checkScore(path+".score", d.Score))
 }
 
 func errOr(err error, msg string) error {

@@ -89,6 +89,15 @@ func (c *compiled) applies(s *Subject) bool {
 	return c.fn == nil || c.fn(*s)
 }
 
+// ValidateRules reports every problem of rules at once, each as
+// "rules[N].field: message", joined with errors.Join. New runs the same
+// checks; the configuration loader calls it so that `rampart check` reports
+// bad rules with their lines before any Limiter is built.
+func ValidateRules(rules []Rule) error {
+	_, err := compileRules(rules)
+	return err
+}
+
 // compileRules validates every rule and reports every problem at once, each
 // with its path.
 func compileRules(rules []Rule) ([]*compiled, error) {
@@ -97,15 +106,19 @@ func compileRules(rules []Rule) ([]*compiled, error) {
 	seen := make(map[string]bool, len(rules))
 	for i := range rules {
 		c, problems := compileRule(&rules[i])
-		path := fmt.Sprintf("limits[%d]", i)
+		path := fmt.Sprintf("rules[%d]", i)
 		for _, p := range problems {
 			errs = append(errs, fmt.Errorf("%s.%w", path, p))
 		}
-		if c != nil && seen[c.name] {
-			errs = append(errs, fmt.Errorf("%s.name: duplicate rule name %q", path, c.name))
+		// A name is taken even by a rule with other problems, so that a
+		// duplicate is reported in the same run.
+		if name := rules[i].Name; validName(name) {
+			if seen[name] {
+				errs = append(errs, fmt.Errorf("%s.name: duplicate rule name %q", path, name))
+			}
+			seen[name] = true
 		}
 		if c != nil {
-			seen[c.name] = true
 			out = append(out, c)
 		}
 	}
@@ -115,15 +128,18 @@ func compileRules(rules []Rule) ([]*compiled, error) {
 // compileRule validates one rule; problems are relative to the rule.
 func compileRule(r *Rule) (*compiled, []error) {
 	var errs []error
-	if !validName(r.Name) {
+	switch {
+	case r.Name == "":
+		errs = append(errs, errors.New("name: required"))
+	case !validName(r.Name):
 		errs = append(errs, fmt.Errorf("name: %q must be 1-64 letters, digits, '_', '-' or '.'", r.Name))
 	}
 	c := &compiled{name: r.Name, fn: r.MatchFunc, window: r.Window, maxOut: r.MaxOutputTokens}
 	lists := [6][]string{r.Match.Key, r.Match.User, r.Match.Team, r.Match.Model, r.Match.Route, r.Match.ClientIP}
 	for i, l := range lists {
-		m, err := compileMatcher(l, dims[i] == DimClientIP)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("match.%s: %w", dims[i], err))
+		m, problems := compileMatcher(l, dims[i] == DimClientIP)
+		for _, p := range problems {
+			errs = append(errs, fmt.Errorf("match.%s%w", dims[i], p))
 		}
 		c.match[i] = m
 	}
@@ -155,8 +171,10 @@ func (c *compiled) setBy(by []Dimension) []error {
 func (c *compiled) setLimits(r *Rule) []error {
 	var errs []error
 	c.limit = [numQuantities]int64{r.Requests, r.InputTokens, r.OutputTokens, r.TotalTokens, 0, r.Concurrent}
+	bad := false
 	if r.Cost < 0 || math.IsNaN(r.Cost) || r.Cost > math.MaxInt64/nanosPerUnit {
 		errs = append(errs, fmt.Errorf("cost: %v is out of range", r.Cost))
+		bad = true
 	} else {
 		c.limit[qCost] = int64(math.Ceil(r.Cost * nanosPerUnit))
 	}
@@ -165,11 +183,14 @@ func (c *compiled) setLimits(r *Rule) []error {
 	for q, v := range c.limit {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d must not be negative", names[q], v))
+			bad = true
 		}
 		limited = limited || v > 0
 		windowed = windowed || (v > 0 && quantity(q) != qConcurrent)
 	}
-	if !limited {
+	// A quantity out of range is reported on its own: saying the rule
+	// also limits nothing would only repeat it.
+	if !limited && !bad {
 		errs = append(errs, errors.New("requests: the rule limits nothing; set at least one of requests, input_tokens, output_tokens, total_tokens, cost or concurrent"))
 	}
 	if r.MaxOutputTokens < 0 {
@@ -181,24 +202,41 @@ func (c *compiled) setLimits(r *Rule) []error {
 	return errs
 }
 
-// compileMatcher compiles one Selector list.
-func compileMatcher(values []string, ip bool) (matcher, error) {
+// compileMatcher compiles one Selector list; each problem starts with the
+// value's index, "[N]: ". A client_ip value is an IP address, a CIDR or an
+// address prefix ending in '*'; an address is matched as a one-address
+// prefix, so that "2001:DB8::1" and an IPv4-mapped client match too.
+func compileMatcher(values []string, ip bool) (matcher, []error) {
 	var m matcher
-	for _, v := range values {
+	var errs []error
+	for i, v := range values {
 		switch {
 		case strings.HasSuffix(v, "*"):
+			if ip && strings.Trim(v[:len(v)-1], "0123456789abcdefABCDEF.:") != "" {
+				errs = append(errs, fmt.Errorf("[%d]: %q is not an IP address prefix", i, v))
+				continue
+			}
 			m.prefixes = append(m.prefixes, strings.TrimSuffix(v, "*"))
 		case ip && strings.Contains(v, "/"):
 			p, err := netip.ParsePrefix(v)
 			if err != nil {
-				return m, fmt.Errorf("bad CIDR %q: %w", v, err)
+				errs = append(errs, fmt.Errorf("[%d]: %q is not a CIDR such as 10.0.0.0/8", i, v))
+				continue
 			}
 			m.nets = append(m.nets, p.Masked())
+		case ip:
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.Zone() != "" {
+				errs = append(errs, fmt.Errorf("[%d]: %q is not an IP address or a CIDR", i, v))
+				continue
+			}
+			a = a.Unmap()
+			m.nets = append(m.nets, netip.PrefixFrom(a, a.BitLen()))
 		default:
 			m.exact = append(m.exact, v)
 		}
 	}
-	return m, nil
+	return m, errs
 }
 
 // validDim reports whether d is a known dimension.

@@ -15,20 +15,27 @@ func TestNewValidation(t *testing.T) {
 	}{
 		{"valid", []Rule{{Name: "per-key", By: []Dimension{DimKey}, Window: Minute, Requests: 10}}, nil},
 		{"concurrency needs no window", []Rule{{Name: "c", Concurrent: 2}}, nil},
-		{"missing name", []Rule{{Window: Minute, Requests: 1}}, []string{"limits[0].name"}},
-		{"bad name", []Rule{{Name: "a b", Window: Minute, Requests: 1}}, []string{"limits[0].name"}},
-		{"limits nothing", []Rule{{Name: "a", Window: Minute}}, []string{"limits[0].requests: the rule limits nothing"}},
-		{"bad window", []Rule{{Name: "a", Window: "week", Requests: 1}}, []string{`limits[0].window: "week"`}},
-		{"no window", []Rule{{Name: "a", TotalTokens: 5}}, []string{"limits[0].window"}},
-		{"bad dimension", []Rule{{Name: "a", Window: Day, Requests: 1, By: []Dimension{"org"}}}, []string{"limits[0].by[0]: unknown dimension"}},
-		{"dimension twice", []Rule{{Name: "a", Window: Day, Requests: 1, By: []Dimension{DimKey, DimKey}}}, []string{"limits[0].by[1]"}},
-		{"bad cidr", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{ClientIP: []string{"10.0.0.0/99"}}}}, []string{"limits[0].match.client_ip"}},
-		{"negative", []Rule{{Name: "a", Window: Day, Requests: -1}}, []string{"limits[0].requests: -1"}},
+		{"missing name", []Rule{{Window: Minute, Requests: 1}}, []string{"rules[0].name: required"}},
+		{"bad name", []Rule{{Name: "a b", Window: Minute, Requests: 1}}, []string{`rules[0].name: "a b" must be 1-64`}},
+		{"limits nothing", []Rule{{Name: "a", Window: Minute}}, []string{"rules[0].requests: the rule limits nothing"}},
+		{"bad window", []Rule{{Name: "a", Window: "week", Requests: 1}}, []string{`rules[0].window: "week"`}},
+		{"no window", []Rule{{Name: "a", TotalTokens: 5}}, []string{"rules[0].window"}},
+		{"bad dimension", []Rule{{Name: "a", Window: Day, Requests: 1, By: []Dimension{"org"}}}, []string{"rules[0].by[0]: unknown dimension"}},
+		{"dimension twice", []Rule{{Name: "a", Window: Day, Requests: 1, By: []Dimension{DimKey, DimKey}}}, []string{"rules[0].by[1]"}},
+		{"bad cidr", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{ClientIP: []string{"10.0.0.0/99"}}}}, []string{`rules[0].match.client_ip[0]: "10.0.0.0/99" is not a CIDR`}},
+		{"client ip that is no address", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{ClientIP: []string{"10.0.0.1", "not-an-ip"}}}},
+			[]string{`rules[0].match.client_ip[1]: "not-an-ip" is not an IP address or a CIDR`}},
+		{"client ip with a zone", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{ClientIP: []string{"fe80::1%eth0"}}}}, []string{"rules[0].match.client_ip[0]"}},
+		{"client ip prefix that is no address", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{ClientIP: []string{"office*"}}}}, []string{"rules[0].match.client_ip[0]"}},
+		{"client ips, cidrs and address prefixes", []Rule{{Name: "a", Window: Day, Requests: 1,
+			Match: Selector{ClientIP: []string{"10.0.0.1", "2001:db8::1", "::ffff:192.0.2.1", "10.0.0.0/8", "fd00::/8", "192.168.*"}}}}, nil},
+		{"a key may be any string", []Rule{{Name: "a", Window: Day, Requests: 1, Match: Selector{Key: []string{"not-an-ip", "ci-*"}}}}, nil},
+		{"negative", []Rule{{Name: "a", Window: Day, Requests: -1}}, []string{"rules[0].requests: -1"}},
 		{"every problem at once", []Rule{
 			{Name: "a", Window: Day, Requests: 1},
 			{Name: "a", Window: Day, Requests: 1},
 			{Name: "b", Window: "fortnight", Requests: 1},
-		}, []string{"limits[1].name: duplicate", "limits[2].window"}},
+		}, []string{"rules[1].name: duplicate", "rules[2].window"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -47,6 +54,50 @@ func TestNewValidation(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestValidateRules checks that the loader's entry point reports what New
+// refuses, with paths relative to the limits section.
+func TestValidateRules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc  string
+		rules []Rule
+		want  string
+	}{
+		{"valid", []Rule{{Name: "a", Window: Minute, Requests: 1}, {Name: "b", Concurrent: 1}}, ""},
+		{"none", nil, ""},
+		{"every problem of every rule", []Rule{
+			{Window: Minute, Requests: 1},
+			{Name: "b", Window: "fortnight", Requests: 1},
+			{Name: "c", Window: Minute, Requests: -1, By: []Dimension{"colour"}},
+			{Name: "d", Window: Minute},
+			{Name: "has spaces", Window: Minute, Requests: 1, Match: Selector{ClientIP: []string{"not-an-ip"}}},
+		}, "rules[0].name: required\n" +
+			`rules[1].window: "fortnight" must be second, minute, hour, day or month` + "\n" +
+			`rules[2].by[0]: unknown dimension "colour" (want key, user, team, model, route or client_ip)` + "\n" +
+			"rules[2].requests: -1 must not be negative\n" +
+			"rules[3].requests: the rule limits nothing; set at least one of requests, input_tokens, output_tokens, total_tokens, cost or concurrent\n" +
+			`rules[4].name: "has spaces" must be 1-64 letters, digits, '_', '-' or '.'` + "\n" +
+			`rules[4].match.client_ip[0]: "not-an-ip" is not an IP address or a CIDR`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			err := ValidateRules(tt.rules)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("ValidateRules:\n%s\nwant:\n%s", got, tt.want)
+			}
+			_, nerr := New(tt.rules, NewMemory(MemoryOptions{}), Options{})
+			if (nerr == nil) != (err == nil) {
+				t.Errorf("New returned %v where ValidateRules returned %v", nerr, err)
 			}
 		})
 	}
@@ -81,7 +132,7 @@ func TestRuleMatching(t *testing.T) {
 	t.Parallel()
 	rules := []Rule{
 		{Name: "ds", Match: Selector{Model: []string{"deepseek-*"}}, Window: Minute, Requests: 1},
-		{Name: "lan", Match: Selector{ClientIP: []string{"10.0.0.0/8", "::1"}}, Window: Minute, Requests: 1},
+		{Name: "lan", Match: Selector{ClientIP: []string{"10.0.0.0/8", "::1", "2001:DB8::7", "192.0.2.9", "172.16.*"}}, Window: Minute, Requests: 1},
 		{Name: "team", Match: Selector{Team: []string{"red"}, Route: []string{"public"}}, Window: Minute, Requests: 1},
 		{Name: "hook", MatchFunc: func(s Subject) bool { return s.User == "alice" }, Window: Minute, Requests: 1},
 	}
@@ -99,6 +150,9 @@ func TestRuleMatching(t *testing.T) {
 		{"cidr", Subject{ClientIP: "10.1.2.3"}, "lan"},
 		{"mapped v4 in cidr", Subject{ClientIP: "::ffff:10.1.2.3"}, "lan"},
 		{"exact v6", Subject{ClientIP: "::1"}, "lan"},
+		{"exact v6 written in upper case", Subject{ClientIP: "2001:db8::7"}, "lan"},
+		{"exact v4 seen mapped", Subject{ClientIP: "::ffff:192.0.2.9"}, "lan"},
+		{"address prefix", Subject{ClientIP: "172.16.4.4"}, "lan"},
 		{"outside cidr", Subject{ClientIP: "192.168.1.1"}, ""},
 		{"not an ip", Subject{ClientIP: "ten"}, ""},
 		{"both fields must match", Subject{Team: "red", Route: "private"}, ""},
