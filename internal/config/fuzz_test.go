@@ -24,6 +24,12 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Load checks the files of a configuration decoded only in part
+		// (so that they are reported with the other problems): that must
+		// hold whatever the decoder left in it.
+		if pc, _, _ := parse(data, "fuzz.yaml", lookupTestEnv); pc != nil {
+			_ = pc.CheckFiles()
+		}
 		c, err := Parse(data, "fuzz.yaml", lookupTestEnv)
 		if (c == nil) == (err == nil) {
 			t.Fatalf("Parse returned config %v and error %v", c != nil, err)
