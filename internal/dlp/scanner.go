@@ -133,7 +133,7 @@ func customDetector(d CustomDetector) detectFunc {
 	valid := validators[d.Validator]
 	score := d.Score
 	if score == 0 {
-		score = 0.8
+		score = DefaultCustomScore
 	}
 	lit, _ := re.LiteralPrefix()
 	ctx := lowerAll(d.ContextWords)
@@ -159,7 +159,7 @@ func termDetector(d TermDictionary) detectFunc {
 	terms := lowerAll(d.Terms)
 	score := d.Score
 	if score == 0 {
-		score = 0.9
+		score = DefaultTermScore
 	}
 	return func(t *input, out []Finding) []Finding {
 		lower := t.lowered()
