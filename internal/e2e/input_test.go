@@ -147,6 +147,7 @@ func TestRawInput(t *testing.T) {
 		status int
 		code   string // "": Go's net/http answers itself, not in OpenAI style
 		max    time.Duration
+		closes bool // the answer closes the connection
 	}{
 		{
 			// The server reads the declared bytes: a truncated JSON text.
@@ -176,6 +177,36 @@ func TestRawInput(t *testing.T) {
 			status: 413, code: "body_too_large", max: 2 * time.Second,
 		},
 		{
+			// The cap counts fields, not names: one name repeated.
+			desc:   "one header name repeated past max_header_count",
+			raw:    head + strings.Repeat("X-Same: x\r\n", 25) + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body,
+			status: 431, code: "too_many_headers", max: 2 * time.Second,
+		},
+		{
+			// Refusals before the body is read answer at once and close
+			// the connection: a client that declares a body and stalls
+			// gets its answer (net/http would first read up to 256 KiB of
+			// the body, with no deadline).
+			desc:   "wrong key, body stalled",
+			raw:    strings.Replace(head, testKey, "rk-not-a-key", 1) + "Content-Length: 1000\r\n\r\n{",
+			status: 401, code: "invalid_api_key", max: 2 * time.Second, closes: true,
+		},
+		{
+			desc:   "chunked body stalled, wrong key",
+			raw:    strings.Replace(head, testKey, "rk-not-a-key", 1) + "Transfer-Encoding: chunked\r\n\r\n10\r\n{",
+			status: 401, code: "invalid_api_key", max: 2 * time.Second, closes: true,
+		},
+		{
+			desc:   "unknown path, body stalled",
+			raw:    strings.Replace(head, "/v1/chat/completions", "/v1/nothing", 1) + "Content-Length: 1000\r\n\r\n{",
+			status: 404, code: "not_found", max: 2 * time.Second, closes: true,
+		},
+		{
+			desc:   "models with a stalled body",
+			raw:    strings.Replace(head, "POST /v1/chat/completions", "GET /v1/models", 1) + "Content-Length: 1000\r\n\r\n{",
+			status: 200, max: 2 * time.Second, closes: true,
+		},
+		{
 			// Go's server enforces max_header_bytes (plus 4 KiB of slack it
 			// always allows) before any handler runs and answers 431 in
 			// plain text itself; no request ID exists yet.
@@ -201,6 +232,9 @@ func TestRawInput(t *testing.T) {
 				}
 			} else {
 				checkAPIError(t, resp, b, tc.status, tc.code)
+			}
+			if tc.closes && !resp.Close {
+				t.Error("the answer keeps a connection whose body was not read")
 			}
 			if n := len(s.Requests()); n != 0 {
 				t.Errorf("the simulator received %d requests", n)

@@ -154,7 +154,7 @@ func (ex *exchange) serve() {
 			fmt.Sprintf("%s is not allowed here; use %s.", clip(r.Method, 16), ep.method)))
 		return
 	}
-	if ex.s.Limits.MaxHeaderCount > 0 && len(r.Header) > ex.s.Limits.MaxHeaderCount {
+	if max := ex.s.Limits.MaxHeaderCount; max > 0 && headerFields(r.Header, max) > max {
 		ex.fail(apierr.New(http.StatusRequestHeaderFieldsTooLarge, apierr.TypeInvalidRequest, "too_many_headers",
 			fmt.Sprintf("The request has more than %d header fields.", ex.s.Limits.MaxHeaderCount)))
 		return
@@ -187,8 +187,38 @@ func (ex *exchange) fail(err error) {
 		return
 	}
 	ex.wroteHeader = true
+	ex.closeIfBodyUnread()
 	ex.setWriteDeadline()
 	apierr.Write(ex.w, e)
+}
+
+// headerFields counts the header fields of h, a name repeated counting
+// once per field, up to just over max.
+func headerFields(h http.Header, max int) int {
+	if len(h) > max {
+		return len(h)
+	}
+	n := 0
+	for _, v := range h {
+		if n += len(v); n > max {
+			break
+		}
+	}
+	return n
+}
+
+// closeIfBodyUnread has an HTTP/1 connection closed after the answer when
+// the request's body was never read (a refusal before the body: 401, 404,
+// 405, 431, 503 at capacity, a declared length over the cap; or a GET of
+// the models with a body). net/http would otherwise read up to 256 KiB of
+// the unread body before writing the answer, with no deadline, so a client
+// that declares a body and stalls would hold the connection and never get
+// its refusal. The connection could not be reused without that read anyway.
+func (ex *exchange) closeIfBodyUnread() {
+	r := ex.r
+	if ex.body == nil && r.ProtoMajor == 1 && r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		ex.w.Header()["Connection"] = []string{"close"}
+	}
 }
 
 // finish is the logging phase. It runs from a defer, so a panic or a

@@ -46,6 +46,7 @@ func (ex *exchange) listModels(p *record.Principal) {
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	ex.wroteHeader = true
 	ex.rec.Status = http.StatusOK
+	ex.closeIfBodyUnread()
 	ex.setWriteDeadline()
 	ex.w.WriteHeader(http.StatusOK)
 	if _, err := ex.w.Write(b); err != nil {
