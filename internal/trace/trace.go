@@ -339,13 +339,15 @@ func (s Span) End(err error) {
 	s.s.End()
 }
 
-// Inject writes the W3C traceparent (and tracestate) of ctx's span into h,
-// for the upstream. Without a span it does nothing.
+// Inject writes the W3C traceparent of ctx's span into h, for the
+// upstream. Without a span it does nothing. The client's tracestate is not
+// passed on: it is the client's free text, and no client header reaches an
+// upstream; the traceparent carries only the trace ID, the gateway's own
+// span ID and the sampled flag.
 func Inject(ctx context.Context, h http.Header) {
-	if !oteltrace.SpanContextFromContext(ctx).IsValid() {
-		return
+	if tp := Traceparent(ctx); tp != "" {
+		h["Traceparent"] = []string{tp}
 	}
-	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
 // Traceparent returns the W3C traceparent value of ctx's span, for a

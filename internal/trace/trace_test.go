@@ -119,6 +119,7 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader("{}"))
 	// The client's own trace is continued.
 	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	req.Header.Set("Tracestate", "clientvendor=client-chosen-value")
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if err := tr.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -179,6 +180,11 @@ func TestLoopbackCollectorGetsTheSpans(t *testing.T) {
 	tp := upstreamHdr.Get("Traceparent")
 	if want := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + hexOf(att.SpanId) + "-01"; tp != want || upstreamTP != want {
 		t.Errorf("traceparent to the upstream = %q (Inject), %q (Traceparent), want %q", tp, upstreamTP, want)
+	}
+	// The client's tracestate is its own text: it does not reach the
+	// upstream.
+	if len(upstreamHdr) != 1 {
+		t.Errorf("headers for the upstream %v, want the traceparent only", upstreamHdr)
 	}
 	col.mu.Lock()
 	if col.hdr.Get("X-Api-Key") != "collector-key" {
