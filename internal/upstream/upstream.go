@@ -152,6 +152,9 @@ func New(name string, u *config.Upstream, log *slog.Logger) (*Client, error) {
 	return c, nil
 }
 
+// userAgent is the User-Agent of every request to an upstream.
+var userAgent = []string{"rampart"}
+
 // newH1 builds the lean plain-HTTP client of an upstream.
 func newH1(u *url.URL, h http.Header, dialer *net.Dialer, cfg *config.Upstream) *h1Client {
 	addr := u.Host
@@ -159,7 +162,10 @@ func newH1(u *url.URL, h http.Header, dialer *net.Dialer, cfg *config.Upstream) 
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
 	head := append([]byte("Host: "), u.Host...)
-	head = append(head, "\r\nUser-Agent: rampart\r\n"...)
+	head = append(head, "\r\n"...)
+	if _, ok := h["User-Agent"]; !ok {
+		head = append(head, "User-Agent: "+userAgent[0]+"\r\n"...)
+	}
 	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
@@ -226,6 +232,9 @@ func (c *Client) Do(ctx context.Context, path string, body []byte, stream bool, 
 	}
 	req.URL, req.Host = u, u.Host
 	h := req.Header
+	// The same User-Agent as the plain-HTTP client's, not Go's; a
+	// configured one replaces it.
+	h["User-Agent"] = userAgent
 	for k, v := range c.header {
 		h[k] = v
 	}
@@ -255,6 +264,7 @@ func (c *Client) Get(ctx context.Context, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Header["User-Agent"] = userAgent
 	for k, v := range c.header {
 		req.Header[k] = v
 	}
