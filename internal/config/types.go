@@ -99,7 +99,8 @@ type Limits struct {
 	// (counters shared by every instance through Redis).
 	Backend string `yaml:"backend"`
 	// RedisURL is the Redis URL when backend is redis, such as
-	// redis://127.0.0.1:6379/0. Secret: it may hold a password.
+	// redis://127.0.0.1:6379/0: scheme redis, rediss (TLS) or unix, as
+	// go-redis reads it. Secret: it may hold a password.
 	RedisURL string `yaml:"redis_url"`
 	// FailMode is what happens while Redis is unreachable: closed (default:
 	// requests get 503) or local (per-instance counters until it is back).

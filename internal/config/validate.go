@@ -41,6 +41,11 @@ func (c *Config) Validate() error {
 	gd.External = slices.Clone(gd.External)
 	gd.SetDefaults()
 	addSection(errs, "guards", gd.Validate())
+	for i, e := range c.Guards.External {
+		if e.URL != "" { // an empty one is reported by gd.Validate
+			checkGuardURL(errs, joinIndex("guards.external", i)+".url", e.URL)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Guards.PromptLeak.CanaryRoutes)) {
 		if !slices.ContainsFunc(c.Routes, func(r *Route) bool { return r != nil && r.Name == name }) {
 			errs.add("guards.prompt_leak.canary_routes."+name, 0, "names no route")
@@ -296,6 +301,8 @@ func (l *Limits) validate(errs *Errors, p string) {
 	case "redis":
 		if l.RedisURL == "" {
 			errs.add(p+".redis_url", 0, "is required when backend is redis")
+		} else {
+			checkRedisURL(errs, p+".redis_url", l.RedisURL)
 		}
 	default:
 		errs.add(p+".backend", 0, "must be memory or redis, not "+strconv.Quote(l.Backend))

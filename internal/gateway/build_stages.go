@@ -102,7 +102,10 @@ func (g *Gateway) limitBackend(c config.Limits) (*limitBackend, error) {
 	}
 	opts, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("limits.redis_url: %w", err)
+		// The error of a URL that does not parse quotes it, password
+		// included: Validate refuses such URLs, and this says what is
+		// wrong without the URL should it be bypassed.
+		return nil, fmt.Errorf("limits.redis_url: %w", config.URLError(c.RedisURL, err))
 	}
 	be.client = redis.NewClient(opts)
 	rb, err := limits.NewRedis(be.client, limits.RedisOptions{})

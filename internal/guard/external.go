@@ -6,10 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
+
+	"github.com/rampart-gw/rampart/internal/urlsafe"
 )
 
 // externalTypes are the supported external guard protocols.
@@ -49,7 +54,41 @@ type external struct {
 }
 
 func newExternal(c ExternalConfig) external {
-	return external{cfg: c, roles: set(c.Roles), c: externalTypes[c.Type](c), hc: &http.Client{Timeout: c.Timeout}}
+	return external{cfg: c, roles: set(c.Roles), c: externalTypes[c.Type](c), hc: newExternalClient(c.Timeout)}
+}
+
+// externalTransport carries every external guard call. Its address is the
+// configured one only: proxy environment variables (HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY) are ignored. It is shared by all guards, so that a reload does
+// not leave idle connections behind in an abandoned transport.
+var externalTransport = &http.Transport{
+	Proxy: nil,
+	DialContext: (&net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+	}).DialContext,
+	ForceAttemptHTTP2:      true,
+	MaxIdleConns:           100,
+	MaxIdleConnsPerHost:    16,
+	IdleConnTimeout:        90 * time.Second,
+	TLSHandshakeTimeout:    10 * time.Second,
+	ExpectContinueTimeout:  1 * time.Second,
+	MaxResponseHeaderBytes: 64 << 10,
+}
+
+// newExternalClient returns the client of one external guard: no proxy and
+// no redirects. A 3xx answer is returned as it is, and postJSON treats any
+// status but 200 as a failure, so the guard's fail_mode applies; the
+// messages and the guard's key never go to an address the configuration
+// did not name.
+func newExternalClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: externalTransport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }
 
 // maxExternalBody bounds what an external guard may send back.
@@ -149,14 +188,14 @@ func applyMask(orig, cur []Message, idx []int, masked []Message) []Message {
 var errStatus = errors.New("unexpected status")
 
 // postJSON sends v and decodes the JSON answer into out.
-func postJSON(ctx context.Context, hc *http.Client, url, key string, v, out any) error {
+func postJSON(ctx context.Context, hc *http.Client, rawURL, key string, v, out any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("request: %w", err)
+		return fmt.Errorf("request: %s", urlsafe.ParseProblem(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
@@ -164,7 +203,7 @@ func postJSON(ctx context.Context, hc *http.Client, url, key string, v, out any)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("call: %w", err)
+		return fmt.Errorf("call: %w", stripURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxExternalBody))
@@ -178,6 +217,27 @@ func postJSON(ctx context.Context, hc *http.Client, url, key string, v, out any)
 		return fmt.Errorf("decode: %w", err)
 	}
 	return nil
+}
+
+// stripURL returns err, when it is a *url.Error, with its URL reduced to
+// scheme, host and path: no user information, query or fragment, where a
+// password or key may be. net/http already hides the password, but not a
+// key in the query.
+func stripURL(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	safe := "[invalid URL]"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		c := *u
+		c.User, c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = nil, "", false, "", ""
+		safe = c.String()
+	}
+	if safe == ue.URL {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
 }
 
 func joinURL(base, path string) string {
