@@ -62,6 +62,9 @@ func (f *guardFilter) verdicts(vs []guard.Verdict, err error) error {
 		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.TypeServer, "guard_unavailable",
 			"The gateway could not check the answer.")
 	}
+	if guard.BlockedOnlyUnavailable(vs) {
+		return unavailable("The gateway could not check the answer: a guard it must consult failed; retry later.")
+	}
 	if guard.Blocked(vs) {
 		return apierr.New(http.StatusBadGateway, apierr.TypeServer, "content_blocked",
 			"The answer was stopped by the gateway's output policy.")

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rampart-gw/rampart/internal/apierr"
@@ -127,6 +128,10 @@ func (s guardStage) Check(ctx context.Context, c *proxy.Call) error {
 		// A guard that failed is not a pass.
 		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.TypeServer, "guard_unavailable",
 			"The gateway could not check the request; retry later.")
+	}
+	if guard.BlockedOnlyUnavailable(verdicts) {
+		// Nothing judged the request: an external guard failed closed.
+		return unavailable("The gateway could not check the request: a guard it must consult failed; retry later.")
 	}
 	if guard.Blocked(verdicts) {
 		return guard.BlockError(verdicts)
@@ -381,3 +386,11 @@ var (
 	_ proxy.Stage = dlpStage{}
 	_ proxy.Stage = limitStage{}
 )
+
+// unavailable is the 503 guard_unavailable of a check that could not be
+// made, with a short Retry-After.
+func unavailable(msg string) *apierr.Error {
+	e := apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "guard_unavailable", msg)
+	e.RetryAfter = time.Second
+	return e
+}

@@ -163,8 +163,9 @@ type ExternalConfig struct {
 	APIKey string `yaml:"api_key"`
 	// Timeout bounds one call. Default 2s.
 	Timeout time.Duration `yaml:"timeout"`
-	// FailMode is closed (an unreachable or broken guard blocks) or open
-	// (it is recorded and the request passes). Default closed.
+	// FailMode is closed (an unreachable, slow or broken guard refuses the
+	// request with 503 guard_unavailable, and stops an answer) or open (it
+	// is recorded and the request passes). Default closed.
 	FailMode string `yaml:"fail_mode"`
 	// Action is what a reject from this guard does: block, flag or shadow.
 	// Default block.

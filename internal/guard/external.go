@@ -127,6 +127,10 @@ func (e *external) call(ctx context.Context, dir string, msgs []Message) (decisi
 	return e.c.call(cctx, e.hc, dir, msgs)
 }
 
+// ruleUnavailable is the rule of the verdict of an external guard that
+// failed.
+const ruleUnavailable = "unavailable"
+
 // externalVerdicts turns one external answer (or failure) into verdicts and
 // reports whether its mask is to be applied. canMask is false where the
 // text cannot be rewritten any more (a stream already sent): a mask there
@@ -139,7 +143,7 @@ func (g *Guards) externalVerdicts(ctx context.Context, out []Verdict, e external
 		if e.cfg.FailMode == "open" {
 			action = ActionFlag
 		}
-		return g.verdict(out, shadowIf(e.cfg.Shadow, action), Verdict{Guard: id, Rule: "unavailable", Score: 1, Category: "error"}), false
+		return g.verdict(out, shadowIf(e.cfg.Shadow, action), Verdict{Guard: id, Rule: ruleUnavailable, Score: 1, Category: "error"}), false
 	}
 	switch {
 	case d.action == "reject":

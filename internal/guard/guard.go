@@ -54,6 +54,24 @@ func Blocked(vs []Verdict) bool {
 	return slices.ContainsFunc(vs, func(v Verdict) bool { return v.Action == ActionBlock })
 }
 
+// BlockedOnlyUnavailable reports whether every blocking verdict is an
+// external guard that failed closed (it could not be reached, timed out or
+// answered badly), so that nothing judged the text: the client is told the
+// check is unavailable and may retry, not that its content was refused.
+func BlockedOnlyUnavailable(vs []Verdict) bool {
+	blocked := false
+	for _, v := range vs {
+		if v.Action != ActionBlock {
+			continue
+		}
+		if v.Rule != ruleUnavailable || v.Category != "error" {
+			return false
+		}
+		blocked = true
+	}
+	return blocked
+}
+
 // Guards is a compiled, immutable guard policy, safe for concurrent use.
 type Guards struct {
 	cfg      Config

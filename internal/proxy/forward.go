@@ -84,6 +84,7 @@ func (ex *exchange) runStages(stages []Stage, c *Call) bool {
 func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.Route, base openai.Edits) {
 	targets := rt.Order(rand.Float64)
 	if rt.PrivateWhen != nil && ex.private(req, rt) {
+		ex.privateOnly = true
 		if targets = privateTargets(targets); len(targets) == 0 {
 			ex.fail(apierr.New(http.StatusServiceUnavailable, apierr.TypeServer, "no_private_upstream",
 				"The request may only go to a private upstream, and none is available; retry later."))
@@ -165,6 +166,26 @@ func (ex *exchange) callUpstreams(ep *endpoint, req *openai.Request, rt *route.R
 	}
 	e.RetryAfter = max(e.RetryAfter, time.Second)
 	ex.fail(e)
+}
+
+// privateFailure is the answer when the last upstream attempt failed. A
+// request that may only go to a private upstream, whose private upstreams
+// are down (unreachable, 5xx, timed out), gets 503 no_private_upstream, as
+// when the route has none: the client learns that the sensitive request
+// could not be served privately, and that it was not sent elsewhere. Other
+// failures are answered as they are.
+func (ex *exchange) privateFailure(err error) error {
+	if !ex.privateOnly {
+		return err
+	}
+	switch orig := apierr.From(err); orig.Status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		e := apierr.Wrap(err, http.StatusServiceUnavailable, apierr.TypeServer, "no_private_upstream",
+			"The request may only go to a private upstream, and the private upstreams failed; retry later.")
+		e.RetryAfter = max(orig.RetryAfter, time.Second)
+		return e
+	}
+	return err
 }
 
 // failKilled records the kill and answers when the kill switch has cut off
@@ -309,7 +330,7 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 				"upstream", tgt.Client.Name, "error", err.Error())
 			return true
 		}
-		ex.fail(f.Error)
+		ex.fail(ex.privateFailure(f.Error))
 		return false
 	}
 	uc.resp = resp
@@ -327,7 +348,7 @@ func (ex *exchange) attempt(ep *endpoint, req *openai.Request, rt *route.Route, 
 				"upstream", tgt.Client.Name, "status", resp.StatusCode)
 			return true
 		}
-		ex.fail(e)
+		ex.fail(ex.privateFailure(e))
 		return false
 	}
 	if resp.StatusCode >= 300 {

@@ -130,6 +130,7 @@ type exchange struct {
 
 	wroteHeader bool
 	streaming   bool
+	privateOnly bool // private_when holds: only private upstreams may serve it
 	writeDL     bool // a write deadline was set and must be cleared
 	cause       error
 	body        *[]byte // the client's body, pooled
