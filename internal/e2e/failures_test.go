@@ -205,8 +205,7 @@ func TestTimeouts(t *testing.T) {
 	if got := e.requestsOfClass("5xx") - before; got != 5 {
 		t.Errorf("5xx count grew by %v, want 5: %+v", got, e.records())
 	}
-	tr.CloseIdleConnections()
-	settleGoroutines(t, base, 2)
+	settleGoroutines(t, base, 2, tr)
 }
 
 func runTimeoutCase(t *testing.T, e *env, client *http.Client, tc timeoutCase) {
@@ -319,8 +318,7 @@ func TestClientDisconnect(t *testing.T) {
 			e.waitClassGrows("499", before)
 		})
 	}
-	tr.CloseIdleConnections()
-	settleGoroutines(t, base, 2)
+	settleGoroutines(t, base, 2, tr)
 }
 
 // warm sends one request so that the connections a test reuses exist
@@ -384,8 +382,7 @@ func TestMidStreamDrop(t *testing.T) {
 	if got := metric(e.metrics(), "rampart_upstream_errors_total", `code="upstream_stream_broken"`); got < 2 {
 		t.Errorf("upstream error metric %v, want 2", got)
 	}
-	tr.CloseIdleConnections()
-	settleGoroutines(t, base, 2)
+	settleGoroutines(t, base, 2, tr)
 }
 
 // TestHeartbeat checks that the gateway keeps a silent stream alive with

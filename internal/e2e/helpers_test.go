@@ -185,11 +185,16 @@ func rawRoundTrip(t *testing.T, addr, raw string, d time.Duration) (*http.Respon
 
 // settleGoroutines waits until the goroutine count is back within tol of
 // base, and fails with the stacks when it is not. Callers close their idle
-// connections first.
-func settleGoroutines(t *testing.T, base, tol int) {
+// connections first, or pass the client transports, whose idle connections
+// are closed on every poll: a connection goes back to its pool a moment
+// after its body was read, so one close may come too early.
+func settleGoroutines(t *testing.T, base, tol int, trs ...*http.Transport) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		for _, tr := range trs {
+			tr.CloseIdleConnections()
+		}
 		n := runtime.NumGoroutine()
 		if n <= base+tol {
 			return
