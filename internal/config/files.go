@@ -15,7 +15,7 @@ func (c *Config) CheckFiles() error {
 	errs := &Errors{}
 	checkServerTLSFiles(errs, "listen.tls", c.Listen.TLS)
 	checkServerTLSFiles(errs, "admin.tls", c.Admin.TLS)
-	if c.wafWanted() {
+	if c.WAFWanted() {
 		for i, f := range c.WAF.SetupFiles {
 			checkFile(errs, joinIndex("waf.setup_files", i), f)
 		}

@@ -35,13 +35,7 @@ func TestLoadQuickstart(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeTestFile(t, dir, name, body) }
 	cert := write("server.crt", "pem")
 	missingTLS := write("tls.yaml", minimal+"listen:\n  tls: {cert_file: "+cert+", key_file: "+filepath.Join(dir, "nope.key")+"}\n")
 	bad := write("bad.yaml", minimal+"log: {level: loud}\n")
@@ -218,13 +212,7 @@ func TestLoadSkipsFilesOfAnUnusedWAF(t *testing.T) {
 func TestCheckCompilesWAF(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeTestFile(t, dir, name, body) }
 	good := write("good.conf", "SecRule REQUEST_URI \"@contains /admin\" \"id:10001,phase:1,deny,status:403\"\n")
 	bad := write("bad.conf", "# operator rules\nSecRule REQUEST_URI \"@contains /x\" \"id:10002,phase:1,deny\"\nSecRuel ARGS \"@rx evil\" \"id:10003,phase:2,deny\"\n")
 	tests := []struct {
@@ -262,4 +250,14 @@ func TestCheckCompilesWAF(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeTestFile writes body to dir/name and returns the path.
+func writeTestFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/rampart-gw/rampart/internal/waf"
 )
 
-// wafWanted reports whether the server compiles the WAF rules: when the
+// WAFWanted reports whether the server compiles the WAF rules: when the
 // section or any route turns the WAF on.
-func (c *Config) wafWanted() bool {
+func (c *Config) WAFWanted() bool {
 	if c.WAF.Enabled {
 		return true
 	}
@@ -26,7 +26,7 @@ func (c *Config) wafWanted() bool {
 // and returns the problem placed at the setup or rule file to blame, or at
 // waf when no operator file is.
 func (c *Config) compileWAF() *Errors {
-	if !c.wafWanted() {
+	if !c.WAFWanted() {
 		return nil
 	}
 	cfg := c.WAF

@@ -228,7 +228,7 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	}
 	// The rules are compiled when the section or any route turns them on.
 	wcfg := cfg.WAF
-	wcfg.Enabled = wafWanted(cfg)
+	wcfg.Enabled = cfg.WAFWanted()
 	w, err := waf.Reuse(g.waf, wcfg, g.log)
 	if err != nil {
 		return nil, built{}, fmt.Errorf("waf: %w", err)
@@ -277,19 +277,6 @@ func (g *Gateway) build(cfg *config.Config) (*proxy.Snapshot, built, error) {
 	g.addUsage(cfg, snap)
 	g.addTelemetry(cfg, snap)
 	return snap, b, nil
-}
-
-// wafWanted reports whether the WAF section or any route turns the WAF on.
-func wafWanted(cfg *config.Config) bool {
-	if cfg.WAF.Enabled {
-		return true
-	}
-	for _, r := range cfg.Routes {
-		if r != nil && r.WAF.Enabled != nil && *r.WAF.Enabled {
-			return true
-		}
-	}
-	return false
 }
 
 // Reload reads the configuration file again and swaps in the new snapshot.
