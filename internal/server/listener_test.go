@@ -189,3 +189,67 @@ func TestWriteBoundFollowsChanges(t *testing.T) {
 		t.Fatalf("the write failed after %v, before the bound", took)
 	}
 }
+
+// TestGlobalConnectionCap: over the global cap a connection is closed at
+// once, not queued, whatever its address; a connection that ends frees its
+// place for the next.
+func TestGlobalConnectionCap(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newLimitListener(raw, 3, 0, 0)
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// closedAtOnce reports whether the gateway closed c within a second.
+	closedAtOnce := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, err := c.Read(make([]byte, 1))
+		return err == io.EOF || (err != nil && !errors.Is(err, os.ErrDeadlineExceeded))
+	}
+	var held []net.Conn
+	for range 3 {
+		dial()
+		held = append(held, <-accepted)
+	}
+	over := dial()
+	if !closedAtOnce(over) {
+		t.Fatal("a connection over the global cap was not closed at once")
+	}
+	if n := ln.rejected.Load(); n != 1 {
+		t.Errorf("rejected = %d, want 1", n)
+	}
+	held[0].Close()
+	next := dial()
+	select {
+	case c := <-accepted:
+		held = append(held, c)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a place freed by a closed connection was not given to the next one")
+	}
+	if closedAtOnce(next) {
+		t.Error("the connection in the freed place was closed")
+	}
+	for _, c := range held[1:] {
+		c.Close()
+	}
+}
