@@ -18,13 +18,15 @@ import (
 
 // accessRecord is one access log line of the gateway.
 type accessRecord struct {
-	Msg       string `json:"msg"`
-	RequestID string `json:"request_id"`
-	Status    int    `json:"status"`
-	Outcome   string `json:"outcome"`
-	Upstream  string `json:"upstream"`
-	Attempts  int    `json:"attempts"`
-	ErrorCode string `json:"error_code"`
+	Msg       string   `json:"msg"`
+	RequestID string   `json:"request_id"`
+	Status    int      `json:"status"`
+	Outcome   string   `json:"outcome"`
+	Upstream  string   `json:"upstream"`
+	Attempts  int      `json:"attempts"`
+	ErrorCode string   `json:"error_code"`
+	ClientIP  string   `json:"client_ip"`
+	Verdicts  []string `json:"verdicts"`
 }
 
 // records returns the access log lines written so far.

@@ -16,39 +16,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rampart-gw/rampart/internal/sim"
 )
-
-// secAccessLine waits for the access log line of request id and returns it
-// decoded, every field included (client_ip and verdicts among them).
-func secAccessLine(e *env, id string) map[string]any {
-	e.t.Helper()
-	var got map[string]any
-	waitFor(e.t, 3*time.Second, func() bool {
-		for _, line := range strings.Split(e.logs.String(), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" && m["request_id"] == id {
-				got = m
-				return true
-			}
-		}
-		return false
-	})
-	return got
-}
-
-// secVerdicts returns the verdicts of an access log line as strings.
-func secVerdicts(line map[string]any) []string {
-	var out []string
-	vs, _ := line["verdicts"].([]any)
-	for _, v := range vs {
-		s, _ := v.(string)
-		out = append(out, s)
-	}
-	return out
-}
 
 // secCounter is a loopback HTTP server that counts the requests it gets
 // and answers them with handler, which gets the body unread.
@@ -128,8 +98,7 @@ func TestXForwardedForOnlyFromTrustedProxies(t *testing.T) {
 			} else if resp.StatusCode != tt.wantCode {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantCode, body)
 			}
-			line := secAccessLine(e, resp.Header.Get("X-Request-Id"))
-			if got := line["client_ip"]; got != tt.wantIP {
+			if got := e.record(resp.Header.Get("X-Request-Id")).ClientIP; got != tt.wantIP {
 				t.Errorf("client_ip %v, want %s (X-Forwarded-For %q)", got, tt.wantIP, tt.xff)
 			}
 			// The upstream sees a request only when the allowlist let it through.
@@ -177,8 +146,7 @@ func TestExternalGuardFailure(t *testing.T) {
 				if g.hits.Load() == 0 {
 					t.Fatal("the external guard was never called")
 				}
-				line := secAccessLine(e, resp.Header.Get("X-Request-Id"))
-				verdicts := strings.Join(secVerdicts(line), " ")
+				verdicts := strings.Join(e.record(resp.Header.Get("X-Request-Id")).Verdicts, " ")
 				upstreamHits := len(e.sims["sim"].Requests())
 				if mode == "open" {
 					if resp.StatusCode != http.StatusOK {
